@@ -1,0 +1,639 @@
+"""Turn a GeNNModel into one C++ source file.
+
+Model code strings are checked and renamed by ``code.translate`` into
+element bodies; the target wraps them in loops and entry points.
+"""
+import zlib
+
+from .code import Symbol, Where, translate, used_names
+from .enums import CustomUpdateVarAccess, reduction_op
+from .errors import DefinitionError
+from .groups import NeuronGroup
+from .references import ref_reduction
+
+RNG_FUNCS = ("gennrand_uniform", "gennrand_normal", "gennrand_exponential")
+
+
+class Function:
+    """One generated C++ function: declarations are collected, then the body."""
+
+    def __init__(self, gen, signature):
+        self.gen = gen
+        self.signature = signature
+        self.decls = {}
+        self.body = []
+
+    def ptr(self, storage_or_cname, ctype=None):
+        if isinstance(storage_or_cname, str):
+            cname, ct = storage_or_cname, ctype
+        else:
+            cname, ct = storage_or_cname.cname, storage_or_cname.ctype
+        k = self.gen.pointer(cname)
+        self.decls[cname] = (f"{ct}* {self.gen.target.restrict} {cname} = "
+                             f"({ct}*)g_ptrs[{k}];")
+        return cname
+
+    def param(self, group, name, ctype="scalar"):
+        k = self.gen.param_slot(group, name)
+        local = f"p{k}_{name}"
+        self.decls[local] = f"const {ctype} {local} = ({ctype})g_params[{k}];"
+        return local
+
+    def text(self):
+        lines = [self.signature + " {"]
+        lines += ["    " + d for d in self.decls.values()]
+        lines += ["    " + line for line in self.body]
+        lines.append("}")
+        return "\n".join(lines)
+
+
+class Generator:
+    def __init__(self, model, target):
+        self.m = model
+        self.target = target
+        self.prec = model.precision
+        self.B = model.batch_size
+        self.pointers = []          # cnames, in pointer-table order
+        self.params = []            # (group, name), in parameter-array order
+        self.snippets = {}          # file label -> code string, for errors
+        self.functions = []
+
+    # -- registries -----------------------------------------------------
+    def pointer(self, cname):
+        if cname not in self.pointers:
+            self.pointers.append(cname)
+        return self.pointers.index(cname)
+
+    def param_slot(self, group, name):
+        key = (group.name, name)
+        if key not in self.params:
+            self.params.append(key)
+        return self.params.index(key)
+
+    # -- code strings ---------------------------------------------------
+    def block(self, code, env, where, expression=False):
+        """Translated code with #line so compiler errors point at the snippet."""
+        cpp, used = translate(code, env, self.prec, where, expression)
+        label = f"{where.population}/{where.field}"
+        self.snippets[label] = code
+        if expression:
+            return cpp.replace("\n", " ").strip(), used
+        return [f'#line 1 "{label}"'] + cpp.split("\n") + ["#line 1 \"generated\""], used
+
+    def common_env(self, fn, group, models):
+        env = {
+            "t": Symbol("t", kind="builtin", type="timepoint"),
+            "dt": Symbol("((scalar)g_dt)", kind="builtin"),
+            "batch": Symbol("b", kind="builtin", type="unsigned int"),
+            "num_batch": Symbol(str(self.B), kind="builtin",
+                                type="unsigned int"),
+        }
+        for prefix, model in models:
+            for name, typ in model.params:
+                env[name] = _LazyParam(fn, group, prefix + name,
+                                       _ctype(typ))
+            for name, _ in model.derived_params:
+                env[name] = _LazyParam(fn, group, prefix + name, "scalar")
+            for name, typ in model.egps:
+                egp = (group.psm_extra_global_params[name] if prefix == "psm_"
+                       else group.extra_global_params[name])
+                env[name] = _LazyPtr(fn, egp.cname, _ctype(typ.rstrip("*")),
+                                     kind="egp")
+        return env
+
+    def rng_env(self, env, rng_name, group, field, element):
+        gid = zlib.crc32(f"{group.name}/{field}".encode()) & 0x7FFFFFFF
+        init = (f"PhiloxStream {rng_name}(g_seed, {gid}u, (uint32_t)({element}),"
+                f" b, timestep);")
+        for f in RNG_FUNCS:
+            kind = f.split("_")[1]
+            env[f] = Symbol(f"{rng_name}.{kind}<scalar>", kind="func")
+        return init
+
+    def emit_code(self, lines, code, env, where, rng=None):
+        """Append a translated statement block, with an RNG stream if it is used."""
+        if not code:
+            return set()
+        if rng is not None:
+            init = self.rng_env(env, *rng)
+        body, used = self.block(code, env, where)
+        lines.append("{")
+        if rng is not None and used & set(RNG_FUNCS):
+            lines.append("    " + init)
+        for name in sorted(used):
+            sym = env[name]
+            if isinstance(sym, _Lambda):
+                lines.append("    " + sym.definition)
+        lines += ["    " + line for line in body]
+        lines.append("}")
+        return used
+
+    # -- whole model ----------------------------------------------------
+    def generate(self):
+        m = self.m
+        step_calls = []
+        for sg in m.synapse_groups.values():
+            fn = self.synapse_update(sg)
+            if fn is not None:
+                step_calls.append(fn)
+        for pop in m.neuron_populations.values():
+            step_calls.append(self.neuron_update(pop))
+        batch_table, cu_cases = [], []
+        self.cu_kinds = {}
+        for k, cu in enumerate(m.custom_updates.values()):
+            kind, name = self.custom_update(cu, k)
+            self.cu_kinds[cu.name] = (k, kind, len(batch_table))
+            if kind == "per_batch":
+                batch_table.append(name)
+                cu_cases.append(
+                    f"    case {k}: {{\n"
+                    f"        #pragma omp parallel for num_threads(n_threads)\n"
+                    f"        for (int bi = 0; bi < (int)BATCH; bi++) "
+                    f"{name}((unsigned)bi, timestep, t);\n        break; }}")
+            else:
+                cu_cases.append(f"    case {k}: {name}(n_threads, timestep, t);"
+                                " break;")
+        parts = [self.target.prelude(self.prec, self.B)]
+        parts += [f.text() for f in self.functions]
+        parts.append(self.target.entry_points(
+            [f"{c}(b, timestep, t);" for c in step_calls], batch_table,
+            cu_cases))
+        return "\n\n".join(parts) + "\n"
+
+    # -- neurons --------------------------------------------------------
+    def var_symbols(self, fn, env, variables, local_prefix, b="b", i="i",
+                    lines=None, writeback=None):
+        """Load variables into locals; record write-backs for writable ones."""
+        for v in variables:
+            st = v.storage
+            arr = fn.ptr(st)
+            local = f"{local_prefix}{v.name}"
+            writable = v.access.name in ("READ_WRITE", "READ_WRITE_SHARED",
+                                         "READ_WRITE_SHARED_NEURON")
+            env[v.name] = Symbol(local, writable=writable, kind="variable",
+                                 type=v.type)
+            lines.append(f"{'' if writable else 'const '}{st.ctype} {local} = "
+                         f"{arr}[{st.index(b, i)}];")
+            if writable and writeback is not None:
+                writeback.append(f"{arr}[{st.index(b, i)}] = {local};")
+
+    def neuron_update(self, pop):
+        name = f"neuron_update_{pop.name}"
+        fn = Function(self, f"static inline void {name}(const unsigned b, "
+                            "const uint64_t timestep, const double t)")
+        self.functions.append(fn)
+        model = pop.model
+        N = pop.num_neurons
+        spk_cnt, spk = fn.ptr(pop.spk_cnt), fn.ptr(pop.spk)
+        fn.body.append(f"{spk_cnt}[b] = 0;")
+        for sg in pop.out_syn:
+            if sg.wu.model.code.get("pre_event_threshold_condition_code"):
+                fn.body.append(f"{fn.ptr(sg.ev_cnt)}[b] = 0;")
+        rec = None
+        if pop.spike_recording_enabled:
+            rec = fn.ptr(f"{pop.name}_rec", "uint32_t")
+            W = pop.rec_words
+            fn.body.append(f"uint32_t* {self.target.restrict} rec = {rec} + "
+                           f"((size_t)(timestep % g_rec_steps) * BATCH + b) "
+                           f"* {W};")
+            fn.body.append(f"std::memset(rec, 0, {W} * sizeof(uint32_t));")
+        body = []
+        env = self.common_env(fn, pop, [("", model)])
+        env["id"] = Symbol("i", kind="builtin", type="unsigned int")
+        env["num_neurons"] = Symbol(str(N), kind="builtin")
+        writeback = []
+        self.var_symbols(fn, env, pop.vars.values(), "l_", lines=body,
+                         writeback=writeback)
+        body.append("scalar Isyn = 0;")
+        env["Isyn"] = Symbol("Isyn", writable=True, kind="input")
+        for iname, ityp, init in model.extra["additional_input_vars"]:
+            body.append(f"{_ctype(ityp)} ai_{iname} = {_literal(init)};")
+            env[iname] = Symbol(f"ai_{iname}", writable=True, kind="input")
+        var_locals = {v: env[v].cpp for v in pop.vars}
+        # Inputs: postsynaptic models of incoming groups, addToPre of outgoing.
+        for sg in pop.in_syn:
+            body += self.postsynaptic(fn, sg, env, var_locals)
+        for sg in pop.out_syn:
+            if sg.uses_add_to_pre:
+                rev = fn.ptr(sg.rev_in_syn)
+                tgt = self.target_var(sg, sg.pre_target_var, env, pop)
+                idx = sg.rev_in_syn.index("b", "i")
+                body += [f"{tgt} += {rev}[{idx}];", f"{rev}[{idx}] = 0;"]
+        wu_hooks = self.wu_neuron_hooks(fn, pop, var_locals)
+        body += wu_hooks["dynamics"]
+        where = Where(model.class_name, pop.name, "sim_code")
+        self.emit_code(body, model.code.get("sim_code"), env, where,
+                       rng=("_rng", pop, "sim_code", "i"))
+        # Spike-like events of outgoing synapse groups.
+        for sg in pop.out_syn:
+            cond = sg.wu.model.code.get("pre_event_threshold_condition_code")
+            if not cond:
+                continue
+            cenv = self.common_env(fn, sg, [("", sg.wu.model)])
+            cenv["id_pre"] = Symbol("i", kind="builtin")
+            self.wu_pre_symbols(fn, sg, cenv, var_locals, neuron_side=True)
+            expr, _ = self.block(cond, cenv, Where(
+                sg.wu.model.class_name, sg.name,
+                "pre_event_threshold_condition_code"), expression=True)
+            ev_cnt, ev = fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)
+            body.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
+                        f"{ev_cnt}[b]++] = (uint32_t)i; }}")
+        thresh = model.code.get("threshold_condition_code")
+        if thresh:
+            expr, _ = self.block(thresh, env, Where(
+                model.class_name, pop.name, "threshold_condition_code"),
+                expression=True)
+            body.append(f"if ({expr}) {{")
+            inner = [f"{spk}[(size_t)b * {N} + {spk_cnt}[b]++] = (uint32_t)i;"]
+            if rec:
+                inner.append("rec[i / 32] |= 1u << (i % 32);")
+            self.emit_code(inner, model.code.get("reset_code"), env, Where(
+                model.class_name, pop.name, "reset_code"),
+                rng=("_rng_r", pop, "reset_code", "i"))
+            inner += wu_hooks["spike"]
+            body += ["    " + line for line in inner]
+            body.append("}")
+        elif model.code.get("reset_code"):
+            raise DefinitionError("reset_code without threshold_condition_code",
+                                  model=model.class_name, population=pop.name)
+        body += writeback
+        fn.body += self.target.serial_for("i", N, body)
+        return name
+
+    def target_var(self, sg, target, env, pop):
+        if target not in env or env[target].kind != "input":
+            inputs = ["Isyn"] + [n for n, _, _ in
+                                 pop.model.extra["additional_input_vars"]]
+            raise DefinitionError(f"target variable '{target}' is not an input"
+                                  f" of population '{pop.name}' (inputs: "
+                                  f"{inputs})", population=sg.name)
+        return env[target].cpp
+
+    def postsynaptic(self, fn, sg, neuron_env, var_locals):
+        psm = sg.psm.model
+        env = self.common_env(fn, sg, [("psm_", psm)])
+        env["id"] = Symbol("i", kind="builtin")
+        lines = ["{"]
+        in_syn = fn.ptr(sg.in_syn)
+        idx = sg.in_syn.index("b", "i")
+        body = [f"scalar l_inSyn = {in_syn}[{idx}];"]
+        env["inSyn"] = Symbol("l_inSyn", writable=True, kind="variable")
+        wb = []
+        self.var_symbols(fn, env, sg.psm_vars.values(), "lp_", lines=body,
+                         writeback=wb)
+        for rname, (decl, ref) in sg.psm_var_refs.items():
+            env[rname] = Symbol(var_locals[ref.var_name],
+                                writable=decl.access.name == "READ_WRITE",
+                                kind="variable reference")
+        tgt = self.target_var(sg, sg.post_target_var, neuron_env, sg.trg)
+        env["injectCurrent"] = _Lambda(
+            "_inject", f"auto _inject = [&](scalar x) {{ {tgt} += x; }};")
+        self.emit_code(body, psm.code.get("sim_code"), env,
+                       Where(psm.class_name, sg.name, "postsynaptic sim_code"),
+                       rng=("_rng_psm", sg, "psm", "i"))
+        body.append(f"{in_syn}[{idx}] = l_inSyn;")
+        body += wb
+        lines += ["    " + line for line in body]
+        lines.append("}")
+        return lines
+
+    def wu_pre_symbols(self, fn, sg, env, var_locals, neuron_side, b="b",
+                       i="i"):
+        """Presynaptic neuron var refs and WU pre vars, by side of the code."""
+        for rname, (decl, ref) in sg.pre_var_refs.items():
+            writable = decl.access.name == "READ_WRITE"
+            if neuron_side:
+                env[rname] = Symbol(var_locals[ref.var_name], writable,
+                                    "variable reference")
+            else:
+                st = ref.storage
+                env[rname] = Symbol(f"{fn.ptr(st)}[{st.index(b, i)}]",
+                                    writable, "variable reference")
+        for v in sg.pre_vars.values():
+            st = v.storage
+            env[v.name] = Symbol(f"{fn.ptr(st)}[{st.index(b, i)}]",
+                                 v.access.name == "READ_WRITE", "variable")
+
+    def wu_post_symbols(self, fn, sg, env, var_locals, neuron_side, b="b",
+                        j="j"):
+        for rname, (decl, ref) in sg.post_var_refs.items():
+            writable = decl.access.name == "READ_WRITE"
+            if neuron_side:
+                env[rname] = Symbol(var_locals[ref.var_name], writable,
+                                    "variable reference")
+            else:
+                st = ref.storage
+                env[rname] = Symbol(f"{fn.ptr(st)}[{st.index(b, j)}]",
+                                    writable, "variable reference")
+        for v in sg.post_vars.values():
+            st = v.storage
+            env[v.name] = Symbol(f"{fn.ptr(st)}[{st.index(b, j)}]",
+                                 v.access.name == "READ_WRITE", "variable")
+
+    def wu_neuron_hooks(self, fn, pop, var_locals):
+        """WU pre/post dynamics and spike code that runs in the neuron loop."""
+        hooks = {"dynamics": [], "spike": []}
+        sides = [(sg, "pre") for sg in pop.out_syn] + \
+                [(sg, "post") for sg in pop.in_syn]
+        for sg, side in sides:
+            wu = sg.wu.model
+            for kind in ("dynamics", "spike"):
+                field = f"{side}_{kind}_code"
+                code = wu.code.get(field)
+                if not code:
+                    continue
+                env = self.common_env(fn, sg, [("", wu)])
+                env["id"] = Symbol("i", kind="builtin")
+                if side == "pre":
+                    self.wu_pre_symbols(fn, sg, env, var_locals, True)
+                else:
+                    self.wu_post_symbols(fn, sg, env, var_locals, True,
+                                         j="i")
+                self.emit_code(hooks[kind], code, env,
+                               Where(wu.class_name, sg.name, field),
+                               rng=(f"_rng_{side}{kind}", sg, field, "i"))
+        return hooks
+
+    # -- synapses -------------------------------------------------------
+    def synapse_env(self, fn, sg):
+        wu = sg.wu.model
+        env = self.common_env(fn, sg, [("", wu)])
+        env["id_pre"] = Symbol("i", kind="builtin")
+        env["id_post"] = Symbol("j", kind="builtin")
+        env["id_syn"] = Symbol("syn", kind="builtin")
+        env["num_pre"] = Symbol(str(sg.src.num_neurons), kind="builtin")
+        env["num_post"] = Symbol(str(sg.trg.num_neurons), kind="builtin")
+        for v in sg.vars.values():
+            st = v.storage
+            env[v.name] = Symbol(f"{fn.ptr(st)}[{st.index('b', 'syn')}]",
+                                 v.access.name == "READ_WRITE", "variable",
+                                 v.type)
+        self.wu_pre_symbols(fn, sg, env, None, False)
+        self.wu_post_symbols(fn, sg, env, None, False)
+        in_syn = fn.ptr(sg.in_syn)
+        env["addToPost"] = _Lambda(
+            "_addToPost", f"auto _addToPost = [&](scalar x) {{ "
+                          f"{in_syn}[{sg.in_syn.index('b', 'j')}] += x; }};")
+        if sg.uses_add_to_pre:
+            rev = fn.ptr(sg.rev_in_syn)
+            env["addToPre"] = _Lambda(
+                "_addToPre", f"auto _addToPre = [&](scalar x) {{ "
+                             f"{rev}[{sg.rev_in_syn.index('b', 'i')}] += x; }};")
+        return env
+
+    def row_loop(self, fn, sg, body):
+        """Loop over the postsynaptic targets of presynaptic neuron i."""
+        if sg.dense:
+            Npost = sg.trg.num_neurons
+            return self.target.serial_for(
+                "j", Npost, [f"const size_t syn = (size_t)i * {Npost} + j;"]
+                + body)
+        row = fn.ptr(f"{sg.name}_rowStart", "uint32_t")
+        ind = fn.ptr(f"{sg.name}_ind", "uint32_t")
+        return self.target.serial_for(
+            "syn", f"{row}[i + 1]", [f"const size_t j = {ind}[syn];"] + body,
+            start=f"{row}[i]")
+
+    def synapse_update(self, sg):
+        wu = sg.wu.model
+        fields = ("pre_spike_syn_code", "pre_event_syn_code",
+                  "post_spike_syn_code", "synapse_dynamics_code")
+        if not any(wu.code.get(f) for f in fields):
+            return None
+        name = f"synapse_update_{sg.name}"
+        fn = Function(self, f"static inline void {name}(const unsigned b, "
+                            "const uint64_t timestep, const double t)")
+        self.functions.append(fn)
+        Npre, Npost = sg.src.num_neurons, sg.trg.num_neurons
+        for field, cnt_st, lst_st in (
+                ("pre_spike_syn_code", sg.src.spk_cnt, sg.src.spk),
+                ("pre_event_syn_code", sg.ev_cnt, sg.ev)):
+            code = wu.code.get(field)
+            if not code:
+                continue
+            env = self.synapse_env(fn, sg)
+            inner = []
+            self.emit_code(inner, code, env, Where(wu.class_name, sg.name,
+                                                   field),
+                           rng=("_rng", sg, field, "syn"))
+            cnt, lst = fn.ptr(cnt_st), fn.ptr(lst_st)
+            fn.body += self.target.serial_for(
+                "s", f"{cnt}[b]",
+                [f"const size_t i = {lst}[(size_t)b * {Npre} + s];"]
+                + self.row_loop(fn, sg, inner))
+        code = wu.code.get("post_spike_syn_code")
+        if code:
+            if not sg.dense:
+                raise DefinitionError("post_spike_syn_code needs DENSE "
+                                      "connectivity in this engine",
+                                      model=wu.class_name, population=sg.name)
+            env = self.synapse_env(fn, sg)
+            inner = []
+            self.emit_code(inner, code, env, Where(wu.class_name, sg.name,
+                                                   "post_spike_syn_code"),
+                           rng=("_rng", sg, "post_spike_syn_code", "syn"))
+            cnt, lst = fn.ptr(sg.trg.spk_cnt), fn.ptr(sg.trg.spk)
+            fn.body += self.target.serial_for(
+                "s", f"{cnt}[b]",
+                [f"const size_t j = {lst}[(size_t)b * {Npost} + s];"]
+                + self.target.serial_for(
+                    "i", Npre, [f"const size_t syn = i * {Npost} + j;"]
+                    + inner))
+        code = wu.code.get("synapse_dynamics_code")
+        if code:
+            env = self.synapse_env(fn, sg)
+            inner = []
+            self.emit_code(inner, code, env, Where(wu.class_name, sg.name,
+                                                   "synapse_dynamics_code"),
+                           rng=("_rng", sg, "synapse_dynamics_code", "syn"))
+            fn.body += self.target.serial_for("i", Npre,
+                                              self.row_loop(fn, sg, inner))
+        return name
+
+    # -- custom updates -------------------------------------------------
+    def custom_update(self, cu, k):
+        model = cu.model
+        where = Where(model.class_name, cu.name, "update_code")
+        reds = []          # (symbol, op, kind, storage)
+        for v in cu.vars.values():
+            op = reduction_op(v.access)
+            if op:
+                kind = "batch" if v.access.name.startswith("REDUCE_BATCH") \
+                    else "neuron"
+                reds.append((v.name, op, kind, v.storage))
+        for rname, (decl, ref) in cu.var_refs.items():
+            kind = ref_reduction(decl, ref)
+            if kind:
+                reds.append((rname, reduction_op(decl.access), kind,
+                             ref.storage))
+        kinds = {r[2] for r in reds}
+        if len(kinds) > 1:
+            raise DefinitionError("a custom update cannot reduce over both "
+                                  "the batch and neurons", model=model.class_name,
+                                  population=cu.name)
+        if "neuron" in kinds and cu.element_kind != "neuron":
+            raise DefinitionError("neuron reductions need a custom update over"
+                                  " neuron variables", model=model.class_name,
+                                  population=cu.name)
+        red_kind = kinds.pop() if kinds else None
+        if red_kind == "batch":
+            kind = "global_batch_reduce"
+        elif cu.batched or red_kind == "neuron":
+            kind = "per_batch"
+        else:
+            kind = "shared"
+        cu.exec_kind = kind
+        name = f"custom_update_{k}_{cu.name}"
+        if kind == "per_batch":
+            sig = (f"static void {name}(const unsigned b, const uint64_t "
+                   "timestep, const double t)")
+        else:
+            sig = (f"static void {name}(const int n_threads, const uint64_t "
+                   "timestep, const double t)")
+        fn = Function(self, sig)
+        self.functions.append(fn)
+
+        env = self.common_env(fn, cu, [("", model)])
+        for n, egp in cu.egp_refs.items():
+            env[n] = _LazyPtr(fn, egp.cname, _ctype(egp.type.rstrip("*")),
+                              kind="egp")
+        env["id"] = Symbol("i", kind="builtin")
+        if cu.element_kind == "neuron":
+            env["num_neurons"] = Symbol(str(cu.size), kind="builtin")
+        else:
+            env["id_syn"] = Symbol("i", kind="builtin")
+            env["id_pre"] = Symbol("id_pre", kind="builtin")
+            env["id_post"] = Symbol("id_post", kind="builtin")
+        red_names = {r[0] for r in reds}
+        load, writeback = [], []
+        for v in cu.vars.values():
+            if v.name in red_names:
+                continue
+            self.var_symbols(fn, env, [v], "l_", lines=load,
+                             writeback=writeback)
+        for rname, (decl, ref) in cu.var_refs.items():
+            if rname in red_names:
+                continue
+            st = ref.storage
+            arr = fn.ptr(st)
+            writable = decl.access.name == "READ_WRITE"
+            local = f"r_{rname}"
+            env[rname] = Symbol(local, writable, "variable reference",
+                                decl.type)
+            load.append(f"{'' if writable else 'const '}{st.ctype} {local} = "
+                        f"{arr}[{st.index('b', 'i')}];")
+            if writable:
+                writeback.append(f"{arr}[{st.index('b', 'i')}] = {local};")
+        red_init = []
+        for rname, op, _, st in reds:
+            env[rname] = Symbol(f"red_{rname}", True, "reduction target")
+            red_init.append(f"{st.ctype} red_{rname} = {_neutral(op, st)};")
+        elem = []
+        if cu.element_kind == "synapse":
+            elem += self.synapse_indices(fn, cu)
+        elem += load + red_init
+        self.emit_code(elem, model.code.get("update_code"), env, where,
+                       rng=("_rng", cu, "update_code", "i"))
+        elem += writeback
+        acc = [f"{st.ctype} acc_{n} = {_neutral(op, st)};"
+               for n, op, _, st in reds]
+        fold = [_fold(n, op) for n, op, _, _ in reds]
+        store = [f"{fn.ptr(st)}[{st.index('b', 'i')}] = acc_{n};"
+                 for n, _, _, st in reds]
+        size = cu.size
+        if kind == "global_batch_reduce":
+            body = acc + self.target.serial_for(
+                "b", "BATCH", elem + fold, start="0") + store
+            fn.body += self.target.parallel_for("i", size, body)
+        elif kind == "per_batch" and red_kind == "neuron":
+            fn.body += acc + self.target.serial_for("i", size, elem + fold)
+            fn.body += [f"{fn.ptr(st)}[{st.index('b', '0')}] = acc_{n};"
+                        for n, _, _, st in reds]
+        elif kind == "per_batch":
+            fn.body += self.target.serial_for("i", size, elem)
+        else:
+            fn.body += ["const unsigned b = 0;"]
+            fn.body += self.target.parallel_for("i", size, elem)
+        return kind, name
+
+    def synapse_indices(self, fn, cu):
+        sg = _synapse_group_of(cu)
+        if sg.dense:
+            Npost = sg.trg.num_neurons
+            return [f"const size_t id_pre = i / {Npost};",
+                    f"const size_t id_post = i % {Npost};"]
+        pre = fn.ptr(f"{sg.name}_preInd", "uint32_t")
+        ind = fn.ptr(f"{sg.name}_ind", "uint32_t")
+        return [f"const size_t id_pre = {pre}[i];",
+                f"const size_t id_post = {ind}[i];"]
+
+
+def _synapse_group_of(cu):
+    from .groups import SynapseGroup
+    g = cu.target
+    while not isinstance(g, SynapseGroup):
+        g = g.target
+    return g
+
+
+def _neutral(op, st):
+    if op == "sum":
+        return "0"
+    return "-SCALAR_MAX" if st.ctype == "scalar" else \
+        f"std::numeric_limits<{st.ctype}>::lowest()"
+
+
+def _fold(name, op):
+    if op == "sum":
+        return f"acc_{name} += red_{name};"
+    return f"acc_{name} = std::max(acc_{name}, red_{name});"
+
+
+def _ctype(t):
+    from .snippets import c_type
+    return c_type(t)
+
+
+def _literal(v):
+    if isinstance(v, str):
+        return v
+    return repr(float(v))
+
+
+class _LazyParam(Symbol):
+    """A parameter whose local is declared only when the code uses it."""
+
+    def __init__(self, fn, group, name, ctype):
+        super().__init__(cpp=None, writable=False, kind="parameter",
+                         type=ctype)
+        self._fn, self._group, self._name = fn, group, name
+
+    @property
+    def cpp(self):
+        return self._fn.param(self._group, self._name, self.type)
+
+    @cpp.setter
+    def cpp(self, v):
+        pass
+
+
+class _LazyPtr(Symbol):
+    def __init__(self, fn, cname, ctype, kind):
+        super().__init__(cpp=None, writable=False, kind=kind, type=ctype)
+        self._fn, self._cname = fn, cname
+
+    @property
+    def cpp(self):
+        return self._fn.ptr(self._cname, self.type)
+
+    @cpp.setter
+    def cpp(self, v):
+        pass
+
+
+class _Lambda(Symbol):
+    """A function the context provides, defined as a C++ lambda when used."""
+
+    def __init__(self, cpp, definition):
+        super().__init__(cpp=cpp, writable=False, kind="func")
+        self.definition = definition

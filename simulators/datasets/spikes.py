@@ -1,0 +1,224 @@
+"""The canonical in-memory form of a spike data set.
+
+All samples live in flat arrays (CSR-like): the events of sample ``s`` are
+``times[offsets[s]:offsets[s+1]]`` / ``units[...]``, sorted by time.  Flat
+arrays keep 75k-sample data sets (SSC) in a few large numpy buffers instead
+of 75k Python objects, and every operation below is vectorised over events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["SpikeDataset", "offsets_from_counts"]
+
+
+def offsets_from_counts(counts: np.ndarray) -> np.ndarray:
+    """``[0, c0, c0+c1, ...]`` as int64 (length ``len(counts) + 1``)."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+@dataclass
+class SpikeDataset:
+    """Spike trains of many samples in flat arrays.
+
+    times:       float32, ms, all events of all samples back to back.
+    units:       int32, the input channel of each event, in [0, n_units).
+    offsets:     int64, n_samples + 1; sample s = slice(offsets[s], offsets[s+1]).
+                 Events are sorted by time within each sample.
+    labels:      int32 class of each sample (-1 for unlabelled).
+    n_units:     number of input channels.
+    speakers:    int32 speaker of each sample, or None.
+    duration_ms: length of a trial; event times lie in [0, duration_ms).
+    """
+
+    times: np.ndarray
+    units: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+    n_units: int
+    speakers: Optional[np.ndarray] = None
+    duration_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Only cheap O(n_samples) checks here; validate() does the O(events) ones.
+        self.times = np.ascontiguousarray(self.times, dtype=np.float32)
+        self.units = np.ascontiguousarray(self.units, dtype=np.int32)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int64)
+        self.labels = np.ascontiguousarray(self.labels, dtype=np.int32)
+        if self.speakers is not None:
+            self.speakers = np.ascontiguousarray(self.speakers, dtype=np.int32)
+        self.n_units = int(self.n_units)
+        self.duration_ms = float(self.duration_ms)
+        n = len(self.labels)
+        if self.times.ndim != 1 or self.units.shape != self.times.shape:
+            raise ValueError("times and units must be flat arrays of equal length")
+        if self.offsets.shape != (n + 1,):
+            raise ValueError(f"offsets must have n_samples + 1 = {n + 1} entries, "
+                             f"got {self.offsets.shape}")
+        if self.offsets[0] != 0 or self.offsets[-1] != len(self.times):
+            raise ValueError("offsets must start at 0 and end at the number of events")
+        if n and np.any(np.diff(self.offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+        if self.speakers is not None and self.speakers.shape != (n,):
+            raise ValueError("speakers must have one entry per sample")
+
+    # ------------------------------------------------------------------
+    # construction
+    # ------------------------------------------------------------------
+    @classmethod
+    def from_lists(cls, times: Sequence[np.ndarray], units: Sequence[np.ndarray],
+                   labels: Sequence[int], n_units: int, duration_ms: float,
+                   speakers: Optional[Sequence[int]] = None) -> "SpikeDataset":
+        """Build from per-sample arrays; each sample is sorted by time."""
+        counts = np.array([len(t) for t in times], dtype=np.int64)
+        if len(units) != len(times) or any(len(u) != c for u, c in zip(units, counts)):
+            raise ValueError("times and units must have matching per-sample lengths")
+        ids = np.repeat(np.arange(len(counts)), counts)
+        t = np.concatenate([np.asarray(x, dtype=np.float64) for x in times]) if len(times) \
+            else np.zeros(0)
+        u = np.concatenate([np.asarray(x, dtype=np.int64) for x in units]) if len(units) \
+            else np.zeros(0, dtype=np.int64)
+        return cls.from_events(t, u, ids, labels, n_units, duration_ms, speakers)
+
+    @classmethod
+    def from_events(cls, times: np.ndarray, units: np.ndarray, sample_ids: np.ndarray,
+                    labels: Sequence[int], n_units: int, duration_ms: float,
+                    speakers: Optional[Sequence[int]] = None) -> "SpikeDataset":
+        """Build from flat events tagged with their sample; sorts by
+        (sample, time) and keeps the given order among equal times."""
+        labels = np.asarray(labels)
+        sample_ids = np.asarray(sample_ids, dtype=np.int64)
+        order = np.lexsort((times, sample_ids))
+        counts = np.bincount(sample_ids, minlength=len(labels))
+        if len(counts) > len(labels):
+            raise ValueError("sample_ids refer to more samples than there are labels")
+        return cls(np.asarray(times)[order], np.asarray(units)[order],
+                   offsets_from_counts(counts), labels, n_units,
+                   None if speakers is None else np.asarray(speakers), duration_ms)
+
+    # ------------------------------------------------------------------
+    # inspection
+    # ------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.times)
+
+    def counts(self) -> np.ndarray:
+        """Number of events of every sample (int64)."""
+        return np.diff(self.offsets)
+
+    def sample_ids(self) -> np.ndarray:
+        """The sample index of every event (int64)."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.counts())
+
+    def sample(self, s: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(times, units) of sample ``s`` (views, not copies)."""
+        if not -len(self) <= s < len(self):
+            raise IndexError(f"sample {s} out of range for {len(self)} samples")
+        s %= len(self)
+        sl = slice(self.offsets[s], self.offsets[s + 1])
+        return self.times[sl], self.units[sl]
+
+    def validate(self) -> "SpikeDataset":
+        """Check the O(events) invariants (bounds, per-sample time order);
+        raise ValueError on failure, return self otherwise."""
+        if self.n_events:
+            if self.units.min() < 0 or self.units.max() >= self.n_units:
+                raise ValueError(f"unit ids must lie in [0, {self.n_units})")
+            if self.times.min() < 0 or (self.duration_ms > 0
+                                        and self.times.max() >= self.duration_ms):
+                raise ValueError(f"spike times must lie in [0, {self.duration_ms})")
+            dt = np.diff(self.times)
+            # a decrease is allowed only where a new sample starts
+            starts = self.offsets[1:-1]
+            starts = starts[(starts > 0) & (starts < self.n_events)]
+            bad = dt < 0
+            bad[starts - 1] = False
+            if bad.any():
+                raise ValueError("events must be sorted by time within every sample")
+        return self
+
+    # ------------------------------------------------------------------
+    # selection
+    # ------------------------------------------------------------------
+    def subset(self, indices) -> "SpikeDataset":
+        """A new data set with the samples ``indices`` (ints or a boolean
+        mask), in that order; repeats are allowed."""
+        idx = np.arange(len(self))[indices] if np.asarray(indices).dtype == bool \
+            else np.asarray(indices, dtype=np.int64).reshape(-1)
+        counts = self.counts()[idx]
+        new_offsets = offsets_from_counts(counts)
+        # event j of new sample k comes from old position offsets[idx[k]] + j
+        gather = np.repeat(self.offsets[idx] - new_offsets[:-1], counts) \
+            + np.arange(new_offsets[-1], dtype=np.int64)
+        return SpikeDataset(self.times[gather], self.units[gather], new_offsets,
+                            self.labels[idx], self.n_units,
+                            None if self.speakers is None else self.speakers[idx],
+                            self.duration_ms)
+
+    def __getitem__(self, indices) -> "SpikeDataset":
+        if isinstance(indices, (int, np.integer)):
+            raise TypeError("use ds.sample(s) for one sample; ds[...] takes index arrays")
+        return self.subset(np.arange(len(self))[indices])
+
+    @staticmethod
+    def concatenate(parts: Sequence["SpikeDataset"]) -> "SpikeDataset":
+        """Samples of all ``parts`` one after the other (same n_units)."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        n_units = {p.n_units for p in parts}
+        if len(n_units) != 1:
+            raise ValueError(f"cannot concatenate data sets with n_units {sorted(n_units)}")
+        has_spk = [p.speakers is not None for p in parts]
+        counts = np.concatenate([p.counts() for p in parts])
+        return SpikeDataset(
+            np.concatenate([p.times for p in parts]),
+            np.concatenate([p.units for p in parts]),
+            offsets_from_counts(counts),
+            np.concatenate([p.labels for p in parts]),
+            parts[0].n_units,
+            np.concatenate([p.speakers for p in parts]) if all(has_spk) else None,
+            max(p.duration_ms for p in parts))
+
+    def copy(self) -> "SpikeDataset":
+        return SpikeDataset(self.times.copy(), self.units.copy(), self.offsets.copy(),
+                            self.labels.copy(), self.n_units,
+                            None if self.speakers is None else self.speakers.copy(),
+                            self.duration_ms)
+
+    # ------------------------------------------------------------------
+    # layout for a spike-source-array input population
+    # ------------------------------------------------------------------
+    def to_neuron_major(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Re-order events by (sample, unit, time) for a GeNN-style spike
+        source array.
+
+        Returns ``(start, end, times_sorted)``: ``start`` and ``end`` have
+        shape (n_samples, n_units) and ``times_sorted[start[s, u]:end[s, u]]``
+        are the spike times of unit ``u`` in sample ``s``, ascending.  The
+        index arrays are int32 unless there are 2**31 or more events (then
+        int64); times_sorted is float32.
+        """
+        n, nu = len(self), self.n_units
+        key = self.sample_ids() * nu + self.units
+        order = np.lexsort((self.times, key))
+        times_sorted = self.times[order]
+        counts = np.bincount(key, minlength=n * nu)
+        dtype = np.int32 if self.n_events < 2 ** 31 else np.int64
+        end = np.cumsum(counts, dtype=np.int64).astype(dtype).reshape(n, nu)
+        start = (end - counts.reshape(n, nu).astype(dtype))
+        return start, end, times_sorted
+
+    def __repr__(self) -> str:
+        spk = "" if self.speakers is None else f", {len(np.unique(self.speakers))} speakers"
+        return (f"SpikeDataset({len(self)} samples, {self.n_events} events, "
+                f"{self.n_units} units, {self.duration_ms} ms{spk})")
