@@ -83,62 +83,53 @@ def v_extremum_vec(V0, I0, ts, d):
     return np.where(s > 0.0, s, np.nan)
 
 
-def _polish(f, df, s, lo, hi):
-    # One Newton step takes brentq's ~1e-13 bracket to rounding level.
-    g = df(s)
+def _solve(f, df, lo, hi):
+    """Root of f in [lo, hi] (f(lo) < 0 <= f(hi)): brentq, then one guarded Newton step
+    that takes brentq's ~1e-13 bracket to rounding level."""
+    r = brentq(f, lo, hi, xtol=_XTOL, rtol=_RTOL)
+    g = df(r)
     if g > 0.0:
-        s1 = s - f(s) / g
-        if lo <= s1 <= hi and abs(s1 - s) < 1e-9:
-            return s1
-    return s
+        r1 = r - f(r) / g
+        if lo <= r1 <= hi and abs(r1 - r) < 1e-9:
+            return r1
+    return r
 
 
-def lif_crossing(V0, I0, theta, tm, ts, d, H):
-    """First s in [0, H] with V(s) = theta reached from below, or None.
+def lif_crossing(V0, I0, theta, tm, ts, d, H, s_lo=0.0):
+    """First s in [s_lo, H] with V(s) = theta reached from below, or None.
 
-    V has at most one stationary point, so [0, s*] and [s*, H] are monotone pieces
-    and each can be bracketed exactly.
+    Assumes V < theta on [0, s_lo). V has at most one stationary point, so the
+    pieces before and after it are monotone and each can be bracketed exactly.
     """
-    if V0 - theta >= 0.0:
-        return 0.0
-
     def f(s):
         return v_scalar(s, V0, I0, tm, ts, d) - theta
 
     def df(s):
         return (I0 * math.exp(-s / ts) - v_scalar(s, V0, I0, tm, ts, d)) / tm
 
-    lo = 0.0
+    lo = s_lo
+    flo = f(lo)
+    if flo >= 0.0:
+        return lo
     se = v_extremum(V0, I0, ts, d)
-    if se is not None and se < H:
-        if f(se) >= 0.0:
-            r = brentq(f, 0.0, se, xtol=_XTOL, rtol=_RTOL)
-            return _polish(f, df, r, 0.0, se)
+    if se is not None and lo < se < H:
+        fe = f(se)
+        if fe >= 0.0:
+            return _solve(f, df, lo, se)
         lo = se
-    if f(H) >= 0.0:
-        r = brentq(f, lo, H, xtol=_XTOL, rtol=_RTOL)
-        return _polish(f, df, r, lo, H)
+    fH = f(H)
+    if fH >= 0.0:
+        return _solve(f, df, lo, H)
     return None
 
 
-def alif_crossing(V0, I0, B0, theta, tm, ts, d, tb, H, points_per_tau=40):
-    """First s in [0, H] with V(s) = theta + B0 e^{-s/tb} reached from below, or None.
+def alif_crossing(V0, I0, B0, theta, tm, ts, d, tb, H, s_lo=0.0, points_per_tau=40):
+    """First s in [s_lo, H] with V(s) = theta + B0 e^{-s/tb} reached from below, or None.
 
     f = V - theta - B is a sum of three exponentials (at most two stationary points):
-    sample densely, refine every sampled local maximum (a crossing that returns
-    between samples), then bracket the earliest sign change.
+    after an exact bound test, sample densely, refine every sampled local maximum (a
+    crossing that returns between samples), then bracket the earliest sign change.
     """
-    if V0 - theta - B0 >= 0.0:
-        return 0.0
-    # Cheap exact rejection: max V over [0, H] against the lowest threshold there.
-    vmax = max(V0, v_scalar(H, V0, I0, tm, ts, d))
-    se = v_extremum(V0, I0, ts, d)
-    if se is not None and se < H:
-        vmax = max(vmax, v_scalar(se, V0, I0, tm, ts, d))
-    bmin = min(B0, B0 * math.exp(-H / tb))
-    if vmax - theta - bmin < 0.0:
-        return None
-
     def f(s):
         return v_scalar(s, V0, I0, tm, ts, d) - theta - B0 * math.exp(-s / tb)
 
@@ -146,26 +137,35 @@ def alif_crossing(V0, I0, B0, theta, tm, ts, d, tb, H, points_per_tau=40):
         return ((I0 * math.exp(-s / ts) - v_scalar(s, V0, I0, tm, ts, d)) / tm
                 + B0 / tb * math.exp(-s / tb))
 
-    n = int(min(20000, math.ceil(H * points_per_tau / min(tm, ts, tb)))) + 2
-    s = np.linspace(0.0, H, n)
+    if f(s_lo) >= 0.0:
+        return s_lo
+    # B is monotone and V has at most one stationary point: exact upper bound of f.
+    vmax = max(v_scalar(s_lo, V0, I0, tm, ts, d), v_scalar(H, V0, I0, tm, ts, d))
+    se = v_extremum(V0, I0, ts, d)
+    if se is not None and s_lo < se < H:
+        vmax = max(vmax, v_scalar(se, V0, I0, tm, ts, d))
+    bmin = min(B0 * math.exp(-s_lo / tb), B0 * math.exp(-H / tb))
+    if vmax - theta - bmin < 0.0:
+        return None
+
+    n = int(min(20000, math.ceil((H - s_lo) * points_per_tau / min(tm, ts, tb)))) + 2
+    s = np.linspace(s_lo, H, n)
     fv = v_vec(s, V0, I0, tm, ts, d) - theta - B0 * np.exp(-s / tb)
     pos = np.flatnonzero(fv >= 0.0)
     end = pos[0] if pos.size else n - 1
-    # Sampled local maxima below zero before the first non-negative sample.
     inner = np.arange(1, end)
     peaks = inner[(fv[inner] >= fv[inner - 1]) & (fv[inner] >= fv[inner + 1])] if end > 1 else inner
-    if end >= 1 and fv[1] <= fv[0] and df(0.0) > 0.0:
-        peaks = np.concatenate(([0], peaks))  # a maximum inside (0, s[1])
+    if end >= 1 and fv[1] <= fv[0] and df(s_lo) > 0.0:
+        peaks = np.concatenate(([0], peaks))  # a maximum inside (s[0], s[1])
     for j in peaks:
         a, b = s[max(j - 1, 0)], s[j + 1]
         res = minimize_scalar(lambda x: -f(x), bounds=(a, b), method="bounded",
                               options={"xatol": 1e-14})
         sm = res.x if -res.fun >= fv[j] else s[j]
-        if f(sm) >= 0.0:
-            r = brentq(f, a, sm, xtol=_XTOL, rtol=_RTOL)
-            return _polish(f, df, r, a, sm)
+        fm = f(sm)
+        if fm >= 0.0:
+            return _solve(f, df, a, sm)
     if pos.size:
         a, b = s[end - 1], s[end]
-        r = brentq(f, a, b, xtol=_XTOL, rtol=_RTOL)
-        return _polish(f, df, r, a, b)
+        return _solve(f, df, a, b)
     return None

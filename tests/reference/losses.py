@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from .dynamics import delta, v_extremum_vec, v_vec
+from .dynamics import v_extremum_vec, v_vec
 from .simulator import simulate
 
 LOSS_TYPES = ("sum", "sum_weigh_linear", "sum_weigh_exp", "sum_weigh_sigmoid",

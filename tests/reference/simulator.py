@@ -116,7 +116,8 @@ class _SimLayer:
         self.V = [0.0] * n
         self.I = [0.0] * n
         self.t = 0.0
-        self.next = [_INF] * n
+        self.next = [0.0] * n
+        self.exact = [False] * n
         self.spikes = [[] for _ in range(n)]
         self.seg_t = [0.0]
         self.seg_V = [self.V[:]]
@@ -144,20 +145,30 @@ class _SimLayer:
         self.seg_I.append(self.I[:])
         self.seg_B.append(self.B[:])
 
-    def update_crossing(self, i):
-        if not self.spiking:
-            return
-        H = self.T - self.t
-        if H <= 0.0:
-            self.next[i] = _INF
+    # Crossing search is lazy: next[i] is either an exact spike time (exact[i]) or a
+    # time up to which neuron i is known not to cross; it is only searched up to the
+    # next candidate event, since any input to it invalidates the search anyway.
+    def invalidate(self, i):
+        self.exact[i] = False
+        self.next[i] = self.t
+
+    def search(self, i, horizon):
+        """Look for a crossing of neuron i in [next[i], horizon]."""
+        H = min(horizon, self.T) - self.t
+        s_lo = max(self.next[i] - self.t, 0.0)
+        if H <= s_lo:
             return
         if self.adaptive:
             s = alif_crossing(self.V[i], self.I[i], self.B[i], self.theta[i], self.tm[i],
-                              self.ts[i], self.d[i], self.tb[i], H)
+                              self.ts[i], self.d[i], self.tb[i], H, s_lo)
         else:
             s = lif_crossing(self.V[i], self.I[i], self.theta[i], self.tm[i], self.ts[i],
-                             self.d[i], H)
-        self.next[i] = _INF if s is None else self.t + s
+                             self.d[i], H, s_lo)
+        if s is None:
+            self.next[i] = self.t + H
+        else:
+            self.next[i] = self.t + s
+            self.exact[i] = True
 
     def receive(self, row, t):
         """Add weight row (list over this layer's neurons) at time t."""
@@ -167,8 +178,9 @@ class _SimLayer:
         for j in hit:
             I[j] += row[j]
         self.snapshot()
-        for j in hit:
-            self.update_crossing(j)
+        if self.spiking:
+            for j in hit:
+                self.invalidate(j)
 
     def trace(self):
         return LayerTrace(self.layer, self.spiking, self.seg_t, self.seg_V, self.seg_I,
@@ -212,14 +224,23 @@ def simulate(net, input_times, T, output_spiking=False):
         n_ev += 1
         if n_ev > _MAX_EVENTS:
             raise RuntimeError("too many events (runaway spiking?)")
-        t_sp, src, idx = _INF, None, -1
-        for L in spiking:
-            m = min(L.next)
-            if m < t_sp:
-                t_sp, src, idx = m, L, L.next.index(m)
         t_in = in_t[k] if k < len(in_t) else _INF
-        if t_sp <= t_in and t_sp < T:
-            L = src
+        cand, src, idx = min(t_in, T), None, -1
+        for L in spiking:
+            nxt, ex = L.next, L.exact
+            for i in range(L.n):
+                if ex[i] and nxt[i] < cand:
+                    cand, src, idx = nxt[i], L, i
+        # cand only decreases, so one pass settles every unresolved neuron.
+        for L in spiking:
+            nxt, ex = L.next, L.exact
+            for i in range(L.n):
+                if not ex[i] and nxt[i] < cand:
+                    L.search(i, cand)
+                    if ex[i] and nxt[i] <= cand:
+                        cand, src, idx = nxt[i], L, i
+        if src is not None and cand < T:
+            t_sp, L = cand, src
             L.advance(t_sp)
             L.V[idx] = L.reset[idx]
             if L.adaptive:
@@ -227,21 +248,17 @@ def simulate(net, input_times, T, output_spiking=False):
             L.spikes[idx].append(t_sp)
             if L is out:
                 L.snapshot()
-                L.update_crossing(idx)
+                L.invalidate(idx)
                 continue
             l = hidden.index(L)
             rec = w_rec[l]
-            hit = []
             if rec is not None:
-                row = rec[idx]
-                hit = [j for j, w in enumerate(row) if w != 0.0 and j != idx]
-                for j, w in enumerate(row):
+                for j, w in enumerate(rec[idx]):
                     if w != 0.0:
                         L.I[j] += w
+                        L.invalidate(j)
             L.snapshot()
-            L.update_crossing(idx)
-            for j in hit:
-                L.update_crossing(j)
+            L.invalidate(idx)
             layers[l + 1].receive(w_next[l][idx], t_sp)
         elif t_in < T:
             layers[0].receive(w_in[in_c[k]], t_in)
