@@ -19,7 +19,7 @@ import copy
 import difflib
 import importlib
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -209,7 +209,8 @@ def specs_for(benchmark: str) -> Dict[str, Spec]:
     return _REGISTRY[benchmark]
 
 
-def merge_specs(*groups: Iterable[Spec], overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
+def merge_specs(*groups: Iterable[Spec],
+                overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 drop: Sequence[str] = ()) -> list:
     """Concatenate spec groups; later groups replace earlier keys of the
     same name, ``overrides`` maps name -> Spec fields to change and ``drop``
@@ -331,6 +332,15 @@ class Params(dict):
     def update(self, *args: Any, **kwargs: Any) -> None:
         for k, v in dict(*args, **kwargs).items():
             self[k] = v
+
+    def __ior__(self, other: Mapping[str, Any]) -> "Params":
+        self.update(other)
+        return self
+
+    def __or__(self, other: Mapping[str, Any]) -> "Params":
+        new = self.copy()
+        new.update(other)
+        return new
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:

@@ -81,6 +81,7 @@ MODULES = [(yinyang, YINYANG_TABLE), (mnist, MNIST_TABLE), (shd, SHD_TABLE)]
 def test_every_table_key_with_its_default(module, table):
     p = module.defaults()
     assert isinstance(p, Params) and isinstance(p, dict)
+    assert json.loads(json.dumps(dict(p))) == p
     for key, default in table.items():
         assert key in p, key
         assert p[key] == default, (key, p[key], default)
@@ -231,6 +232,10 @@ def test_pickle_copy_and_update():
     assert p["REC_SPIKES"] == []
     with pytest.raises(KeyError, match="TRIAL_MS"):
         p.update({"TRAIL_MS": 3})
+    with pytest.raises(KeyError, match="TRIAL_MS"):
+        p |= {"TRAIL_MS": 3}
+    merged = p | {"TRIAL_MS": 25}
+    assert type(merged) is Params and merged["TRIAL_MS"] == 25.0 and p["TRIAL_MS"] == 20.0
     with pytest.raises(TypeError):
         del p["NAME"]
     assert p.changed() == {"NUM_HIDDEN": 350}

@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from .spikes import SpikeDataset
+from .spikes import SpikeDataset, lexsort, offsets_from_counts, sort_unique_events
 
 __all__ = ["random_shift", "random_dilate", "id_jitter", "ID_jitter", "blend",
            "blend_dataset", "normalise_spike_number", "apply_augmentation"]
@@ -142,19 +142,19 @@ def blend(ds: SpikeDataset, probs: Sequence[float], n_new: int, rng=None,
 
     keep = rng.random(parts.n_events) < probs[ids % k]
     units = parts.units.astype(np.int64) + shift_u[ids]
-    times = parts.times.astype(np.float64) + shift_t[ids]
+    # bounds are checked on the float32 values that will be stored
+    times = (parts.times.astype(np.float64) + shift_t[ids]).astype(np.float32)
     keep &= (units >= 0) & (units < ds.n_units) & (times >= 0) & (times < ds.duration_ms)
     new_ids = ids[keep] // k
-    times, units = times[keep].astype(np.float32), units[keep]
-    if merge_duplicates and len(times):
-        order = np.lexsort((units, times, new_ids))
-        t_s, u_s, i_s = times[order], units[order], new_ids[order]
-        dup = np.zeros(len(order), dtype=bool)
-        dup[1:] = (t_s[1:] == t_s[:-1]) & (u_s[1:] == u_s[:-1]) & (i_s[1:] == i_s[:-1])
-        times, units, new_ids = t_s[~dup], u_s[~dup], i_s[~dup]
+    times, units = times[keep], units[keep]
+    if merge_duplicates:
+        new_ids, times, units = sort_unique_events(new_ids, times, units, ds.n_units)
+    else:
+        order = lexsort((times, new_ids))
+        new_ids, times, units = new_ids[order], times[order], units[order]
     speakers = None if ds.speakers is None else ds.speakers[base]
-    return SpikeDataset.from_events(times, units, new_ids, labels, ds.n_units,
-                                    ds.duration_ms, speakers)
+    return SpikeDataset(times, units, offsets_from_counts(np.bincount(new_ids, minlength=n_new)),
+                        labels, ds.n_units, speakers, ds.duration_ms)
 
 
 def blend_dataset(ds: SpikeDataset, probs: Sequence[float], n_target: int,
@@ -181,8 +181,9 @@ def normalise_spike_number(ds: SpikeDataset, rng=None,
     if target is None:
         target = int(counts.min()) if len(ds) else 0
     ids = ds.sample_ids()
-    # random rank of each event within its sample; keep the lowest `target`
-    order = np.lexsort((rng.random(ds.n_events), ids))
+    # random rank of each event within its sample (sort by sample id plus a
+    # random fraction); keep the lowest `target`
+    order = np.argsort(ids + rng.random(ds.n_events))
     rank = np.arange(ds.n_events) - ds.offsets[ids[order]]
     keep = np.zeros(ds.n_events, dtype=bool)
     keep[order[rank < target]] = True

@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .spikes import SpikeDataset, offsets_from_counts
+from .spikes import SpikeDataset, lexsort, offsets_from_counts
 
 __all__ = ["MNIST_FILES", "read_idx", "find_mnist_file", "load_mnist", "latency_encode"]
 
@@ -113,7 +113,7 @@ def latency_encode(images: np.ndarray, trial_ms: float = 20.0, dt_ms: float = 1.
     g = flat[sample, unit].astype(np.float64)
     times = 2.0 * dt_ms + (255.0 - g) / 255.0 * (trial_ms - 4.0 * dt_ms)
     # sort by time inside each sample; stable so equal times keep pixel order
-    order = np.lexsort((times, sample))
+    order = lexsort((times, sample))
     counts = np.bincount(sample, minlength=n)
     return SpikeDataset(times[order], unit[order], offsets_from_counts(counts), labels,
                         flat.shape[1], None, trial_ms)

@@ -13,7 +13,51 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["SpikeDataset", "offsets_from_counts"]
+__all__ = ["SpikeDataset", "offsets_from_counts", "lexsort", "sort_unique_events"]
+
+
+def lexsort(keys) -> np.ndarray:
+    """Same result as ``np.lexsort(keys)`` (last key primary, stable), done
+    as one stable argsort per key: several times faster than np.lexsort on
+    tens of millions of events."""
+    keys = list(keys)
+    order = np.argsort(keys[0], kind="stable")
+    for k in keys[1:]:
+        order = order[np.argsort(np.asarray(k)[order], kind="stable")]
+    return order
+
+
+def sort_unique_events(ids: np.ndarray, times: np.ndarray, units: np.ndarray,
+                       n_units: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort events by (sample id, time, unit) and drop exact duplicates.
+
+    Times must be >= 0.  The three fields are packed into one uint64 (the bit
+    pattern of a non-negative float32 orders like the float), so one integer
+    sort does the work of a three-key lexsort; falls back to
+    :func:`lexsort` when the ids do not fit.  Returns (ids, times, units).
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    t32 = (np.asarray(times, dtype=np.float32) + np.float32(0.0))  # -0.0 -> +0.0
+    unit_bits = max(1, int(n_units - 1).bit_length())
+    id_bits = 64 - 32 - unit_bits
+    if len(ids) and ids.max() >= 2 ** id_bits:
+        order = lexsort((units, t32, ids))
+        i, t, u = ids[order], t32[order], np.asarray(units)[order]
+        keep = np.ones(len(i), dtype=bool)
+        keep[1:] = (i[1:] != i[:-1]) | (t[1:] != t[:-1]) | (u[1:] != u[:-1])
+        return i[keep], t[keep], u[keep]
+    key = (ids.astype(np.uint64) << np.uint64(32 + unit_bits)) \
+        | (t32.view(np.uint32).astype(np.uint64) << np.uint64(unit_bits)) \
+        | np.asarray(units).astype(np.uint64)
+    key.sort()
+    if len(key):
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+    unit_mask = np.uint64((1 << unit_bits) - 1)
+    units_out = (key & unit_mask).astype(np.int32)
+    times_out = ((key >> np.uint64(unit_bits)) & np.uint64(0xFFFFFFFF)).astype(
+        np.uint32).view(np.float32)
+    ids_out = (key >> np.uint64(32 + unit_bits)).astype(np.int64)
+    return ids_out, times_out, units_out
 
 
 def offsets_from_counts(counts: np.ndarray) -> np.ndarray:
@@ -94,7 +138,7 @@ class SpikeDataset:
         (sample, time) and keeps the given order among equal times."""
         labels = np.asarray(labels)
         sample_ids = np.asarray(sample_ids, dtype=np.int64)
-        order = np.lexsort((times, sample_ids))
+        order = lexsort((times, sample_ids))
         counts = np.bincount(sample_ids, minlength=len(labels))
         if len(counts) > len(labels):
             raise ValueError("sample_ids refer to more samples than there are labels")
@@ -210,7 +254,9 @@ class SpikeDataset:
         """
         n, nu = len(self), self.n_units
         key = self.sample_ids() * nu + self.units
-        order = np.lexsort((self.times, key))
+        # events are time-sorted within each sample (class invariant), so a
+        # stable sort on (sample, unit) leaves each unit's times ascending
+        order = np.argsort(key, kind="stable")
         times_sorted = self.times[order]
         counts = np.bincount(key, minlength=n * nu)
         dtype = np.int32 if self.n_events < 2 ** 31 else np.int64

@@ -66,9 +66,8 @@ def yinyang_data(n: int, seed=None, r_small: float = 0.1,
     return coords, goal.astype(np.int32)
 
 
-def encode_yinyang(coords: np.ndarray, labels: Optional[np.ndarray] = None,
-                   t_early: float = 0.2, t_late: float = 29.8,
-                   bias_time: Optional[float] = None,
+def encode_yinyang(coords: np.ndarray, t_early: float = 0.2, t_late: float = 29.8,
+                   bias_time: Optional[float] = None, labels: Optional[np.ndarray] = None,
                    duration_ms: float = 30.0) -> SpikeDataset:
     """Time-to-first-spike code: one spike per input unit.
 
@@ -78,6 +77,7 @@ def encode_yinyang(coords: np.ndarray, labels: Optional[np.ndarray] = None,
     genn_eventprop's Yin-Yang encoding for TRIAL_MS=30 and DT_MS=0.1:
     ``t = 2*DT + c*(TRIAL_MS - 4*DT)``, keeping every spike two time steps
     inside the trial, with the bias (a zero coordinate) at 2*DT.
+    ``labels`` default to -1 (unlabelled).
     """
     coords = np.asarray(coords, dtype=np.float64)
     if coords.ndim != 2 or coords.shape[1] != 4:
@@ -105,5 +105,5 @@ def yinyang_dataset(n: int, seed=None, trial_ms: float = 30.0,
     """``n`` encoded Yin-Yang samples with genn_eventprop's timing
     (spikes in [2*dt, trial_ms - 2*dt])."""
     coords, labels = yinyang_data(n, seed)
-    return encode_yinyang(coords, labels, t_early=2 * dt_ms, t_late=trial_ms - 2 * dt_ms,
-                          duration_ms=trial_ms)
+    return encode_yinyang(coords, t_early=2 * dt_ms, t_late=trial_ms - 2 * dt_ms,
+                          labels=labels, duration_ms=trial_ms)
