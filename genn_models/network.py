@@ -1,0 +1,509 @@
+"""Assemble an EventProp network on a GeNNModel and drive it trial by trial.
+
+Per trial: end-of-trial softmax of the outputs (EVP_Softmax1..3), the trial
+reset (EVP_Reset, which also picks each batch slot's sample on the device),
+regularisation counts (EVP_Reg*), then the trial's time steps in one compiled
+call. While trial k runs forward, trial k-1 runs backward, so the gradient of
+trial k-1 is complete when trial k's steps end.
+"""
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import custom_updates as cu
+from .neurons import LOSS_TYPES, SPIKING_LOSSES, hidden_neuron, input_neuron, \
+    output_neuron
+from .synapses import evp_synapse
+
+
+class SpikeBufferOverflow(RuntimeError):
+    """More spikes than N_MAX_SPIKE in two consecutive trials."""
+
+
+@dataclass
+class HiddenLayer:
+    n: int
+    kind: str = "LIF"
+    tau_m: float = 20.0
+    tau_syn: float = 5.0
+    v_thresh: float = 1.0
+    v_reset: float = 0.0
+    tau_b: float = 100.0
+    b_incr: float = 0.1
+    b_init: float = 0.0
+    w_mean: float = 0.078          # incoming feed-forward weights
+    w_std: float = 0.045
+    recurrent: bool = False
+    w_rec_mean: float = 0.0
+    w_rec_std: float = 0.02
+    train_tau: bool = False
+    tau_m_init_std: float = 0.0    # heterogeneous initialisation (hetLIF)
+    tau_syn_init_std: float = 0.0
+    min_tau_m: float = 3.0
+    min_tau_syn: float = 1.0
+    reg: str = None                # None, "simple", "avg", "Thomas1"
+    lbd_upper: float = 5e-6
+    lbd_lower: float = 1e-3
+    nu_upper: float = 2.0
+    rho_upper: float = 5000.0
+    glb_upper: float = 1e-5
+    pdrop: float = 0.0
+    n_max_spike: int = 50
+
+
+@dataclass
+class NetworkConfig:
+    n_in: int
+    hidden: list
+    n_out: int
+    loss: str = "sum_weigh_exp"
+    out_kind: str = "LI"
+    out_tau_m: float = 20.0
+    out_tau_syn: float = 5.0
+    out_v_thresh: float = 1.0
+    out_v_reset: float = 0.0
+    w_out_mean: float = 0.2
+    w_out_std: float = 0.37
+    tau0: float = 0.5
+    tau1: float = 6.4
+    alpha: float = 3e-3
+    trial_ms: float = 20.0
+    dt: float = 1.0
+    batch_size: int = 32
+    n_max_spike_in: int = 50
+    pdrop_in: float = 0.0
+    train_w: bool = True
+    train_w_out: bool = True
+    train_tau_out: bool = False
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_eps: float = 1e-8
+    precision: str = "float"
+    seed: int = 0
+    model_name: str = "eventprop"
+    num_threads: int = None
+    overflow: str = "warn"         # "warn" or "error"
+    extra: dict = field(default_factory=dict)
+
+
+class EventPropNetwork:
+    """An EventProp network: build, load data, run trials, learn."""
+
+    def __init__(self, cfg, api=None):
+        import genn_engine
+        self.cfg = cfg
+        self.api = api or genn_engine
+        if cfg.loss not in LOSS_TYPES:
+            raise ValueError(f"unknown loss type {cfg.loss!r}; known: "
+                             f"{LOSS_TYPES}")
+        if cfg.overflow not in ("warn", "error"):
+            raise ValueError("overflow must be 'warn' or 'error'")
+        self.n_steps = int(round(cfg.trial_ms / cfg.dt))
+        self.trained = {}      # name -> (variable owner, var name, gradient owner, grad var)
+        self._build_model()
+        self._adam_t = 0
+        self._ended = True     # no trial is waiting for its end-of-trial stage
+
+    # -- construction ----------------------------------------------------
+    def _build_model(self):
+        api, c = self.api, self.cfg
+        m = api.GeNNModel(c.precision, c.model_name,
+                          **({"num_threads": c.num_threads}
+                             if c.num_threads else {}))
+        m.dt = c.dt
+        m.batch_size = c.batch_size
+        m.seed = c.seed
+        self.model = m
+        B = c.batch_size
+        common = {"trial_t": c.trial_ms}
+        zero_ring = {"rp": 0, "wp": 0, "n_fwd": 0, "n_back": 0, "n_prev": 0,
+                     "back_spike": 0, "overflow": 0, "rev_t": 0.0}
+        self.resets = []       # (group name, pop, part)
+        # inputs
+        in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
+        p = dict(common, N_max_spike=c.n_max_spike_in)
+        if c.pdrop_in > 0:
+            p["p_drop"] = c.pdrop_in
+        self.inp = m.add_neuron_population(
+            "input", c.n_in, in_model, p,
+            dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
+        self.resets.append((self.inp, in_model, in_part))
+        # hidden layers
+        self.hidden = []
+        prev, prev_layer = self.inp, None
+        for li, L in enumerate(c.hidden):
+            h_model, h_part = hidden_neuron(api, L.kind, L.train_tau, L.reg,
+                                            pdrop=L.pdrop > 0)
+            het = L.kind == "hetLIF" or L.train_tau
+            params = dict(common, N_batch=B, V_thresh=L.v_thresh,
+                          V_reset=L.v_reset, N_max_spike=L.n_max_spike)
+            vars_ = dict(zero_ring, V=L.v_reset, I=0.0, lambda_V=0.0,
+                         lambda_I=0.0)
+            if het:
+                vars_["tau_m"] = self._tau_init(L.tau_m, L.tau_m_init_std,
+                                                L.min_tau_m)
+                vars_["tau_syn"] = self._tau_init(L.tau_syn, L.tau_syn_init_std,
+                                                  L.min_tau_syn)
+            else:
+                params.update(tau_m=L.tau_m, tau_syn=L.tau_syn)
+            if L.kind == "ALIF":
+                params.update(tau_B=L.tau_b, B_incr=L.b_incr, B_init=L.b_init)
+                vars_.update(B=L.b_init, lambda_B=0.0)
+            if L.train_tau:
+                vars_.update(S_m=0.0, S_s=0.0, S_I=0.0, dtau_m=0.0,
+                             dtau_syn=0.0)
+            if L.pdrop > 0:
+                params["p_drop"] = L.pdrop
+                vars_["dropped"] = 0
+            if L.reg not in (None, "none"):
+                vars_["sNSum"] = 0.0
+                if L.reg == "Thomas1":
+                    params.update(glb_upper=L.glb_upper, rho_upper=L.rho_upper)
+                    vars_["sNSum_layer"] = 0.0
+                else:
+                    params.update(lbd_upper=L.lbd_upper, lbd_lower=L.lbd_lower,
+                                  nu_upper=L.nu_upper)
+                    if L.reg == "avg":
+                        vars_["sNSum_avg"] = 0.0
+            pop = m.add_neuron_population(f"hidden{li}", L.n, h_model, params,
+                                          vars_)
+            self.hidden.append(pop)
+            self.resets.append((pop, h_model, h_part))
+            self._connect(f"w_in{li}" if li == 0 else f"w_ff{li - 1}", prev,
+                          pop, L.w_mean, L.w_std, het, backprop=li > 0,
+                          dropout=prev_layer is not None and prev_layer.pdrop > 0,
+                          train=c.train_w)
+            if L.recurrent:
+                self._connect(f"w_rec{li}", pop, pop, L.w_rec_mean, L.w_rec_std,
+                              het, backprop=True, dropout=L.pdrop > 0,
+                              train=c.train_w)
+            if L.train_tau:
+                self._train_tau(pop, f"tau_m{li}", "tau_m", "dtau_m",
+                                L.min_tau_m)
+                self._train_tau(pop, f"tau_syn{li}", "tau_syn", "dtau_syn",
+                                L.min_tau_syn)
+            prev, prev_layer = pop, L
+        # outputs
+        o_model, o_part = output_neuron(api, c.loss, c.out_kind,
+                                        c.train_tau_out)
+        het_out = c.out_kind == "hetLI" or c.train_tau_out
+        params = dict(common, N_batch=B, V_thresh=c.out_v_thresh,
+                      V_reset=c.out_v_reset)
+        vars_ = {"V": c.out_v_reset, "I": 0.0, "lambda_V": 0.0,
+                 "lambda_I": 0.0, "rev_t": 0.0, "label": -1, "dl": 0.0,
+                 "p": 0.0, "loss_acc": 0.0, "MaxZ": 0.0, "SumExp": 0.0,
+                 "z": 0.0}
+        if het_out:
+            vars_.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
+        else:
+            params.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
+        if c.loss == "max":
+            vars_.update(t_max=0.0, t_max_prev=0.0)
+        elif c.loss == "avg_xentropy":
+            params["n_steps"] = self.n_steps
+            vars_.update(p_t=0.0, parity=0, MaxV=0.0, SumExpV=0.0)
+        elif c.loss in SPIKING_LOSSES:
+            vars_.update(I_first=0.0, I_first_prev=0.0, t_first_prev=-1.0,
+                         t_first=-1.0, I_end=0.0)
+        if c.train_tau_out:
+            vars_.update(S_m=0.0, S_s=0.0, S_I=0.0, dtau_m=0.0, dtau_syn=0.0,
+                         A_m=0.0, A_s=0.0)
+            if c.loss == "avg_xentropy":
+                vars_.update(S_m_prevstep=0.0, S_s_prevstep=0.0)
+        self.out = m.add_neuron_population("output", c.n_out, o_model, params,
+                                           vars_)
+        if c.loss == "avg_xentropy":
+            self.out.extra_global_params["dl_buf"].set_init_values(
+                np.zeros(B * c.n_out * 2 * self.n_steps))
+        self.resets.append((self.out, o_model, o_part))
+        last = c.hidden[-1] if c.hidden else None
+        self._connect("w_out", prev, self.out, c.w_out_mean, c.w_out_std,
+                      het_out, backprop=bool(c.hidden),
+                      dropout=last is not None and last.pdrop > 0,
+                      train=c.train_w_out)
+        if c.train_tau_out:
+            self._train_tau(self.out, "tau_m_out", "tau_m", "dtau_m", 3.0)
+            self._train_tau(self.out, "tau_syn_out", "tau_syn", "dtau_syn", 1.0)
+        self._add_resets()
+        self._add_softmax()
+        self._add_regularisers()
+
+    def _tau_init(self, mean, std, lower):
+        if std <= 0:
+            return mean
+        return self.api.init_var("NormalClipped", {
+            "mean": mean, "sd": std, "min": lower, "max": 1e9})
+
+    def _connect(self, name, pre, post, mean, std, het_post, backprop,
+                 dropout, train):
+        api, c = self.api, self.cfg
+        wu = evp_synapse(api, het_post=het_post, backprop=backprop,
+                         dropout=dropout)
+        post_refs = {"lambda_V_post": api.create_var_ref(post, "lambda_V"),
+                     "lambda_I_post": api.create_var_ref(post, "lambda_I")}
+        params = {}
+        if het_post:
+            post_refs["tau_syn_post"] = api.create_var_ref(post, "tau_syn")
+        else:
+            params["tau_syn_post"] = post.params["tau_syn"]
+        pre_refs = {"back_spike_pre": api.create_var_ref(pre, "back_spike")}
+        if dropout:
+            pre_refs["dropped_pre"] = api.create_var_ref(pre, "dropped")
+        w = api.init_var("Normal", {"mean": mean, "sd": std}) if std > 0 \
+            else mean
+        sg = self.model.add_synapse_population(
+            name, "DENSE", pre, post,
+            api.init_weight_update(wu, params, {"w": w, "dw": 0.0},
+                                   pre_var_refs=pre_refs,
+                                   post_var_refs=post_refs),
+            api.init_postsynaptic("DeltaCurr"))
+        sg.pre_target_var = "RevISyn"
+        if train:
+            self._train(name, sg, "w", "dw", wu_var=True)
+        self.__dict__.setdefault("synapses", {})[name] = sg
+        return sg
+
+    def _train(self, name, owner, var, grad, wu_var, min_value=None):
+        api, c = self.api, self.cfg
+        ref = api.create_wu_var_ref if wu_var else api.create_var_ref
+        red = self.model.add_custom_update(
+            f"reduce_{name}", "EVP_GradientBatchReduce", cu.grad_reduce(api),
+            {}, {"reduced": 0.0}, {"gradient": ref(owner, grad)})
+        bounded = min_value is not None
+        params = {"beta1": c.adam_beta1, "beta2": c.adam_beta2,
+                  "epsilon": c.adam_eps, "alpha": 0.0, "moment1_scale": 1.0,
+                  "moment2_scale": 1.0}
+        if bounded:
+            params["min_value"] = min_value
+        adam = self.model.add_custom_update(
+            f"adam_{name}", "EVP_GradientLearn", cu.adam(api, bounded), params,
+            {"m": 0.0, "v": 0.0},
+            {"gradient": ref(red, "reduced"), "variable": ref(owner, var)})
+        for p in ("alpha", "moment1_scale", "moment2_scale"):
+            adam.set_param_dynamic(p)
+        self.trained[name] = (owner, var, red, adam)
+
+    def _train_tau(self, pop, name, var, grad, min_value):
+        self._train(name, pop, var, grad, wu_var=False, min_value=min_value)
+
+    def _add_resets(self):
+        api = self.api
+        for pop, model, part in self.resets:
+            rmodel, refs, params, egps = cu.trial_reset(
+                api, f"EVP_reset_{pop.name}", model, part)
+            values = {}
+            for p in params:
+                values[p] = pop.params.get(p, 0.0) if p != "N_batch" \
+                    else float(self.cfg.batch_size)
+            c = self.model.add_custom_update(
+                f"reset_{pop.name}", "EVP_Reset", rmodel, values, {},
+                {r: api.create_var_ref(pop, r) for r in refs},
+                {e: api.create_egp_ref(self.inp, e) for e in egps})
+            if "trial" in params:
+                c.set_param_dynamic("trial")
+            pop.__dict__.setdefault("_reset_cu", c)
+
+    def _add_softmax(self):
+        api, c = self.api, self.cfg
+        values = {"tau0": c.tau0, "tau1": c.tau1, "alpha": c.alpha,
+                  "trial_t": c.trial_ms, "N_batch": float(c.batch_size),
+                  "n_steps": float(self.n_steps)}
+        for stage in (1, 2, 3):
+            model, refs, params = cu.softmax_stage(
+                api, f"EVP_softmax{stage}_{c.loss}", c.loss, stage)
+            egps = {"dl_buf": api.create_egp_ref(self.out, "dl_buf")} \
+                if c.loss == "avg_xentropy" and stage == 3 else {}
+            self.model.add_custom_update(
+                f"softmax{stage}", f"EVP_Softmax{stage}", model,
+                {p: values[p] for p in params}, {},
+                {r: api.create_var_ref(self.out, r) for r in refs}, egps)
+            if c.loss == "avg_xentropy":
+                model, refs, _ = cu.softmax_stage(
+                    api, f"EVP_step_softmax{stage}", c.loss, stage, step=True)
+                self.model.add_custom_update(
+                    f"step_softmax{stage}", f"EVP_StepSoftmax{stage}", model,
+                    {}, {}, {r: api.create_var_ref(self.out, r) for r in refs})
+        self.step_updates = [f"EVP_StepSoftmax{s}" for s in (1, 2, 3)] \
+            if c.loss == "avg_xentropy" else []
+
+    def _add_regularisers(self):
+        api = self.api
+        self.reg_groups = []
+        for L, pop in zip(self.cfg.hidden, self.hidden):
+            if L.reg == "avg":
+                red = self.model.add_custom_update(
+                    f"regred_{pop.name}", "EVP_RegReduce", cu.reg_reduce(api),
+                    {}, {"reduced": 0.0},
+                    {"sNSum": api.create_var_ref(pop, "sNSum")})
+                self.model.add_custom_update(
+                    f"regapply_{pop.name}", "EVP_RegApply", cu.reg_apply(api),
+                    {"N_batch": float(self.cfg.batch_size)}, {},
+                    {"reduced": api.create_var_ref(red, "reduced"),
+                     "sNSum_avg": api.create_var_ref(pop, "sNSum_avg")})
+                self.reg_groups += ["EVP_RegReduce", "EVP_RegApply"]
+            elif L.reg == "Thomas1":
+                self.model.add_custom_update(
+                    f"reglayer_{pop.name}", "EVP_RegLayer",
+                    cu.reg_layer_sum(api), {}, {},
+                    {"sNSum": api.create_var_ref(pop, "sNSum"),
+                     "sNSum_layer": api.create_var_ref(pop, "sNSum_layer")})
+                self.reg_groups.append("EVP_RegLayer")
+        self.reg_groups = list(dict.fromkeys(self.reg_groups))
+
+    # -- lifecycle -------------------------------------------------------
+    def build(self):
+        self.model.build()
+        return self
+
+    def load(self):
+        self.model.load()
+        # ring buffers: N_max_spike entries per neuron and batch slot
+        for pop in [self.inp] + self.hidden:
+            n = self.cfg.batch_size * pop.size * int(pop.params["N_max_spike"])
+            for name in ("tk", "Ik_buf", "Bk_buf", "dtkm_buf", "dtks_buf"):
+                if name in pop.extra_global_params:
+                    pop.extra_global_params[name].set_init_values(np.zeros(n))
+        return self
+
+    def set_data(self, start, end, times, labels):
+        """Every sample's input spikes (neuron-major: start/end (n_samples, n_in)
+        index ``times``, local trial time in ms) and labels."""
+        start = np.asarray(start)
+        if start.ndim != 2 or start.shape[1] != self.cfg.n_in:
+            raise ValueError(f"start must have shape (n_samples, {self.cfg.n_in})")
+        egp = self.inp.extra_global_params
+        egp["spikeTimes"].set_init_values(np.asarray(times, np.float64))
+        egp["allStart"].set_init_values(np.asarray(start, np.int32).ravel())
+        egp["allEnd"].set_init_values(np.asarray(end, np.int32).ravel())
+        labels = np.asarray(labels, np.int32)
+        if labels.size and (labels.min() < 0 or labels.max() >= self.cfg.n_out):
+            raise ValueError(f"labels must lie in [0, {self.cfg.n_out})")
+        egp["labels"].set_init_values(labels)
+        self.n_samples = len(labels)
+
+    def set_order(self, order):
+        """Sample ids per (trial, batch slot), -1 for an empty slot."""
+        order = np.asarray(order, np.int32).ravel()
+        if order.size % self.cfg.batch_size:
+            raise ValueError("order length must be a multiple of the batch size")
+        if order.size and order.max() >= self.n_samples:
+            raise ValueError("order refers to a sample that is not loaded")
+        self.inp.extra_global_params["order"].set_init_values(order)
+        self.n_trials = order.size // self.cfg.batch_size
+
+    # -- running ---------------------------------------------------------
+    def end_trial(self):
+        """Softmax and loss of the trial that just ran; its per-slot results."""
+        m = self.model
+        for s in (1, 2, 3):
+            m.custom_update(f"EVP_Softmax{s}")
+        self._ended = True
+        out = self.out.vars
+        label = self._batch(out["label"].view)[:, 0]
+        if self.cfg.loss in SPIKING_LOSSES:
+            z = self._batch(out["z"].view)
+        else:
+            z = self._batch(out["z"].view)
+        loss = self._batch(out["loss_acc"].view).sum(axis=1)
+        pred = np.argmax(z, axis=1)
+        silent = z.max(axis=1) < -1e30
+        valid = label >= 0
+        label = label.copy()
+        return {"label": label, "pred": np.where(silent, -1, pred),
+                "z": z.copy(), "loss": loss, "valid": valid,
+                "correct": (pred == label) & ~silent & valid}
+
+    def _batch(self, a):
+        a = np.asarray(a)
+        return a.reshape(self.cfg.batch_size, -1)
+
+    def run_trial(self, trial):
+        """Reset for ``trial`` (its samples start now) and run its time steps.
+
+        Returns the results of the previous trial (None for the first).
+        """
+        m = self.model
+        prev = None if self._ended else self.end_trial()
+        for pop, _, _ in self.resets:
+            c = pop._reset_cu
+            if "trial" in c.params:
+                c.set_dynamic_param_value("trial", trial)
+        m.custom_update("EVP_Reset")
+        for g in self.reg_groups:
+            m.custom_update(g)
+        m.run_steps(self.n_steps, step_custom_updates=self.step_updates)
+        self._ended = False
+        self._check_overflow()
+        return prev
+
+    def _check_overflow(self):
+        total = 0
+        for pop in [self.inp] + self.hidden:
+            ov = pop.vars["overflow"].view
+            n = int(np.sum(ov))
+            if n:
+                total += n
+                ov[...] = 0
+        if total:
+            msg = (f"{total} spikes did not fit the spike buffers "
+                   f"(N_MAX_SPIKE); their gradients are missing: raise "
+                   "N_MAX_SPIKE")
+            if self.cfg.overflow == "error":
+                raise SpikeBufferOverflow(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        self.overflow_count = getattr(self, "overflow_count", 0) + total
+
+    def reduce_gradients(self):
+        """Batch-summed gradients of the completed trial: name -> array."""
+        self.model.custom_update("EVP_GradientBatchReduce")
+        return {k: np.array(red.vars["reduced"].view)
+                for k, (_, _, red, _) in self.trained.items()}
+
+    def adam_step(self, lr):
+        """One Adam step with learning rate ``lr`` on every trained variable."""
+        c = self.cfg
+        self._adam_t += 1
+        t = self._adam_t
+        for _, _, _, adam in self.trained.values():
+            adam.set_dynamic_param_value("alpha", lr)
+            adam.set_dynamic_param_value("moment1_scale",
+                                         1.0 / (1.0 - c.adam_beta1 ** t))
+            adam.set_dynamic_param_value("moment2_scale",
+                                         1.0 / (1.0 - c.adam_beta2 ** t))
+        self.model.custom_update("EVP_GradientLearn")
+
+    # -- state -----------------------------------------------------------
+    def get(self, name):
+        owner, var, _, _ = self.trained[name] if name in self.trained else \
+            (self.synapses[name], "w", None, None)
+        return np.array(owner.vars[var].view)
+
+    def set(self, name, values):
+        owner, var, _, _ = self.trained[name] if name in self.trained else \
+            (self.synapses[name], "w", None, None)
+        owner.vars[var].view[...] = np.asarray(values).reshape(
+            owner.vars[var].view.shape)
+
+    def state_dict(self):
+        """Everything learning changes: weights, taus, Adam moments and step."""
+        state = {"adam_t": self._adam_t}
+        for name in self.synapses:
+            state[f"{name}"] = self.get(name)
+        for name, (owner, var, red, adam) in self.trained.items():
+            state[name] = np.array(owner.vars[var].view)
+            state[f"{name}.adam_m"] = np.array(adam.vars["m"].view)
+            state[f"{name}.adam_v"] = np.array(adam.vars["v"].view)
+        return state
+
+    def load_state_dict(self, state):
+        missing = [k for k in self.state_dict() if k not in state]
+        if missing:
+            raise KeyError(f"checkpoint lacks {missing}")
+        self._adam_t = int(state["adam_t"])
+        for name in self.synapses:
+            self.set(name, state[name])
+        for name, (owner, var, red, adam) in self.trained.items():
+            owner.vars[var].view[...] = state[name]
+            adam.vars["m"].view[...] = state[f"{name}.adam_m"]
+            adam.vars["v"].view[...] = state[f"{name}.adam_v"]

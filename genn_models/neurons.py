@@ -1,0 +1,477 @@
+"""EventProp neurons: input sources, hidden LIF/hetLIF/ALIF, LI outputs per loss.
+
+Conventions (docs/eventprop.md): forward ``tau_m dV/dt = -V + I``,
+``tau_syn dI/dt = -I``, ``I += w`` at a presynaptic spike. Adjoints are
+Wunderlich & Pehle's (``tau_m dlambda_V/ds = -lambda_V - dl/dV``,
+``tau_syn dlambda_I/ds = -lambda_I + lambda_V`` in reverse time s); then
+``dL/dw = -tau_syn_post * sum_k lambda_I_post(t_k)``.
+
+Each trial runs forward while the previous trial runs backward in the same
+steps: spike times (and what the backward jump needs) go into per-neuron
+ring buffers of N_max_spike entries that hold two trials; a backward spike is
+flagged (``back_spike``) one step early so the synapse delivers
+``w (lambda_V - lambda_I)_post`` to ``RevISyn`` in the step it is processed.
+"""
+import numpy as np
+
+from .parts import Part, compose_neuron
+
+# ---------------------------------------------------------------------------
+# Exact propagators
+# ---------------------------------------------------------------------------
+
+
+def _alpha(dt, tau):
+    return float(np.exp(-dt / tau))
+
+
+def _coupling(dt, tau_m, tau_s):
+    """tau_s/(tau_m - tau_s) (e^{-dt/tau_m} - e^{-dt/tau_s}), with its tau_m == tau_s limit."""
+    if abs(tau_m - tau_s) <= 1e-6 * tau_m:
+        return dt / tau_m * np.exp(-dt / tau_m)
+    return tau_s / (tau_m - tau_s) * (np.exp(-dt / tau_m) - np.exp(-dt / tau_s))
+
+
+def _taus_part(het):
+    """alpha_m, alpha_s and the two coupling factors, per population or per neuron.
+
+    c_vi carries I into V forward; c_li carries lambda_V into lambda_I backward.
+    """
+    if not het:
+        return Part(
+            params=["tau_m", "tau_syn"],
+            derived=[("alpha_m", lambda p, dt: _alpha(dt, p["tau_m"])),
+                     ("alpha_s", lambda p, dt: _alpha(dt, p["tau_syn"])),
+                     ("c_vi", lambda p, dt: _coupling(dt, p["tau_m"],
+                                                      p["tau_syn"])),
+                     ("c_li", lambda p, dt: _coupling(dt, p["tau_m"],
+                                                      p["tau_syn"])
+                      * p["tau_m"] / p["tau_syn"])])
+    from genn_engine import VarAccess
+    return Part(
+        vars=[("tau_m", "scalar", VarAccess.READ_ONLY),
+              ("tau_syn", "scalar", VarAccess.READ_ONLY)],
+        code={"prelude": """
+const scalar alpha_m = exp(-dt / tau_m);
+const scalar alpha_s = exp(-dt / tau_syn);
+const bool equal_taus = fabs(tau_m - tau_syn) <= 1e-6 * tau_m;
+const scalar c_vi = equal_taus ? dt / tau_m * alpha_m
+                               : tau_syn / (tau_m - tau_syn) * (alpha_m - alpha_s);
+const scalar c_li = equal_taus ? c_vi : c_vi * tau_m / tau_syn;
+"""})
+
+
+def _trial_part(loss_scale=True):
+    """Local trial time; params every EventProp neuron shares."""
+    return Part(
+        params=["trial_t"] + (["N_batch"] if loss_scale else []),
+        vars=[("rev_t", "scalar")],
+        code={"prelude": "const scalar t_loc = t - rev_t;\n"},
+        # reset code is its own scope in GeNN: it recomputes what it needs
+        reset="    const scalar t_loc = t - rev_t;\n",
+        trial_reset={"rev_t": "t"})
+
+
+# ---------------------------------------------------------------------------
+# Spike record: ring buffer of two trials, read backwards
+# ---------------------------------------------------------------------------
+
+def _record_part(extra_buffers=()):
+    """Forward spikes into the ring buffer; backward reads it in reverse.
+
+    Stored times are positive, or negative for a spike that was not
+    transmitted (dropout): its own adjoint jump still happens, its backward
+    event does not. Overflow (more than N_max_spike spikes in two trials) is
+    counted in ``overflow`` and the spike is not recorded.
+    """
+    bufs = ["tk"] + list(extra_buffers)
+    store = "".join(f"        {b}[off + wp] = {b}_now;\n"
+                    for b in extra_buffers)
+    return Part(
+        params=["N_max_spike"],
+        vars=[("rp", "int"), ("wp", "int"), ("n_fwd", "int"),
+              ("n_back", "int"), ("n_prev", "int"),
+              ("back_spike", "uint8_t"), ("overflow", "unsigned int")],
+        egps=[(b, "scalar*") for b in bufs],
+        code={
+            "prelude": """
+const int nmax = (int) N_max_spike;
+const int off = (batch * num_neurons + id) * nmax;
+// entries at or after the current backward time are done (t_k = T carries no gradient)
+while (n_back > 0 && fabs(tk[off + rp]) > trial_t - t_loc + 0.5 * dt) {
+    rp = (rp + nmax - 1) % nmax; n_back--;
+}
+const bool back_now = n_back > 0 && fabs(fabs(tk[off + rp]) - (trial_t - t_loc)) < 0.5 * dt;
+""",
+            "backward_flag": """
+back_spike = 0;
+if (n_back > 0) {
+    const int q = back_now ? (rp + nmax - 1) % nmax : rp;
+    const int left = back_now ? n_back - 1 : n_back;
+    if (left > 0 && tk[off + q] > 0.0 && fabs(tk[off + q] - (trial_t - t_loc - dt)) < 0.5 * dt) {
+        back_spike = 1;
+    }
+}
+if (back_now) { rp = (rp + nmax - 1) % nmax; n_back--; }
+"""},
+        reset=f"""
+    const int nmax = (int) N_max_spike;
+    const int off = (batch * num_neurons + id) * nmax;
+    if (n_fwd + n_prev >= nmax) {{
+        overflow++;
+    }}
+    else {{
+        tk[off + wp] = drop ? -(t_loc + dt) : (t_loc + dt);
+{store}        wp = (wp + 1) % nmax; n_fwd++;
+    }}
+""",
+        trial_reset={"n_prev": "n_fwd", "n_back": "n_fwd", "n_fwd": "0",
+                     "rp": "(wp + (int) N_max_spike - 1) % (int) N_max_spike",
+                     "back_spike": "0"})
+
+
+def _dropout_part(pdrop):
+    """Spikes not transmitted with probability p_drop (decided at the spike)."""
+    if not pdrop:
+        return Part(reset="    const bool drop = false;\n")
+    return Part(params=["p_drop"], vars=[("dropped", "uint8_t")],
+                reset="    const bool drop = gennrand_uniform() < p_drop;\n"
+                      "    dropped = drop;\n")
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+def input_neuron(api, pdrop=False, name="EVP_input"):
+    """Spike source whose sample per batch slot is chosen on the device.
+
+    ``spikeTimes`` holds every sample's spike times (neuron-major, local
+    trial time in ms); the trial reset picks ``order[trial * N_batch + batch]``
+    and sets ``startSpike``/``endSpike`` from ``allStart``/``allEnd``.
+    Input dropout removes a spike entirely (not sent, not recorded).
+    """
+    drop_code = ("while (startSpike != endSpike && t_loc >= spikeTimes[startSpike]"
+                 " && gennrand_uniform() < p_drop) startSpike++;\n"
+                 if pdrop else "")
+    parts = [
+        _trial_part(loss_scale=False),
+        Part(vars=[("startSpike", "unsigned int"), ("endSpike", "unsigned int"),
+                   ("dropped", "uint8_t")],
+             params=["p_drop"] if pdrop else [],
+             egps=[("spikeTimes", "scalar*"), ("allStart", "int*"),
+                   ("allEnd", "int*"), ("order", "int*"), ("labels", "int*")],
+             code={"forward": drop_code},
+             threshold="startSpike != endSpike && t - rev_t >= spikeTimes[startSpike]",
+             reset="    startSpike++;\n",
+             trial_reset_params=["trial", "N_batch"],
+             trial_reset_egps=[("allStart", "int*"), ("allEnd", "int*"),
+                               ("order", "int*")],
+             trial_reset_code="""
+const int sample = order[(int) trial * (int) N_batch + batch];
+startSpike = sample >= 0 ? allStart[sample * num_neurons + id] : 0;
+endSpike = sample >= 0 ? allEnd[sample * num_neurons + id] : 0;
+"""),
+        Part(reset="    const bool drop = false;\n"),
+        _record_part(),
+    ]
+    return compose_neuron(api, name, *parts)
+
+
+# ---------------------------------------------------------------------------
+# Hidden neurons
+# ---------------------------------------------------------------------------
+
+def _lif_forward():
+    return Part(
+        params=["V_thresh", "V_reset"],
+        vars=[("V", "scalar"), ("I", "scalar"), ("lambda_V", "scalar"),
+              ("lambda_I", "scalar")],
+        inputs=[("RevISyn", "scalar", 0.0)],
+        code={
+            "backward_decay": """
+lambda_I = lambda_I * alpha_s + lambda_V * c_li;
+lambda_V = lambda_V * alpha_m;
+""",
+            "forward": """
+I += Isyn;
+V = V * alpha_m + I * c_vi;
+I *= alpha_s;
+"""},
+        trial_reset={"V": "V_reset", "I": "0.0", "lambda_V": "0.0",
+                     "lambda_I": "0.0"})
+
+
+def _jump(kind, train_tau, reg):
+    """The backward jump of lambda_V at a spike of this neuron (docs/eventprop.md)."""
+    alif = kind == "ALIF"
+    lines = ["if (back_now) {",
+             "    const scalar Ik = Ik_buf[off + rp];"]
+    if alif:
+        lines += ["    const scalar Bk = Bk_buf[off + rp];",
+                  "    const scalar den = Ik - V_thresh - Bk + tau_m * Bk / tau_B;",
+                  "    const scalar num = lambda_V * (Ik - V_reset) - B_incr * lambda_B + RevISyn;"]
+    else:
+        lines += ["    const scalar den = Ik - V_thresh;",
+                  "    const scalar num = lambda_V * (Ik - V_reset) + RevISyn;"]
+    lines.append("    scalar lv = num / (fabs(den) > 1e-6 ? den : copysign(1e-6, den));")
+    if train_tau:
+        lines += ["    dtau_m += RevISyn * dtkm_buf[off + rp];",
+                  "    dtau_syn += RevISyn * dtks_buf[off + rp];"]
+    if alif:
+        lines.append("    lambda_B -= tau_m / tau_B * lv;")
+    if reg in ("simple", "avg"):
+        count = "sNSum_avg" if reg == "avg" else "sNSum"
+        lines += [f"    const scalar cnt = {count};",
+                  "    lv -= (cnt > nu_upper ? lbd_upper : lbd_lower) * (cnt - nu_upper) / N_batch;"]
+    elif reg == "Thomas1":
+        lines += ["    lv -= glb_upper * (sNSum_layer - rho_upper) / N_batch;"]
+    lines += ["    lambda_V = lv;", "}", ""]
+    return "\n".join(lines)
+
+
+def _alif_part():
+    return Part(
+        params=["tau_B", "B_incr", "B_init"],
+        derived=[("alpha_B", lambda p, dt: _alpha(dt, p["tau_B"]))],
+        vars=[("B", "scalar"), ("lambda_B", "scalar")],
+        code={"backward_decay": "lambda_B *= alpha_B;\n",
+              "forward_after": "B *= alpha_B;\n"},
+        trial_reset={"B": "B_init", "lambda_B": "0.0"})
+
+
+def _tau_sensitivity_part():
+    """Forward sensitivities of V (and I) to this neuron's own tau_m and tau_syn.
+
+    dL/dtau = sum_k D_k dt_k/dtau, D_k the backward event input (RevISyn),
+    dt_k/dtau = -S_V/(dV/dt) stored with the spike; S follows the reset.
+    """
+    from genn_engine import VarAccess
+    return Part(
+        vars=[("S_m", "scalar"), ("S_s", "scalar"), ("S_I", "scalar"),
+              ("dtau_m", "scalar"), ("dtau_syn", "scalar")],
+        code={"forward": """
+{
+    // derivatives of the exact one-step propagator (taus moved apart if equal)
+    const scalar ts = equal_taus ? tau_m * (1.0 - 1e-3) : tau_syn;
+    const scalar as2 = exp(-dt / ts);
+    const scalar d = tau_m - ts;
+    const scalar dam = alpha_m * dt / (tau_m * tau_m);
+    const scalar das = as2 * dt / (ts * ts);
+    const scalar dc_m = -ts / (d * d) * (alpha_m - as2) + ts / d * dam;
+    const scalar dc_s = tau_m / (d * d) * (alpha_m - as2) - ts / d * das;
+    const scalar Iin = I + Isyn;
+    S_m = alpha_m * S_m + dam * V + dc_m * Iin;
+    S_s = alpha_m * S_s + c_vi * S_I + dc_s * Iin;
+    S_I = alpha_s * S_I + das * Iin;
+}
+"""},
+        reset="""
+    const scalar vdot_minus = (I - V_thresh) / tau_m;
+    const scalar vd = fabs(vdot_minus) > 1e-9 ? vdot_minus : copysign(1e-9, vdot_minus);
+    const scalar dtkm_buf_now = -S_m / vd;
+    const scalar dtks_buf_now = -S_s / vd;
+    S_m = -(I - V_reset) / tau_m * dtkm_buf_now;
+    S_s = -(I - V_reset) / tau_m * dtks_buf_now;
+""",
+        trial_reset={"S_m": "0.0", "S_s": "0.0", "S_I": "0.0"})
+
+
+def _reg_part(reg):
+    """Spike-count regularisation (loss shaping; a heuristic, not a gradient)."""
+    if reg in (None, "none"):
+        return None
+    from genn_engine import VarAccess
+    part = Part(vars=[("sNSum", "scalar")], trial_reset={"sNSum": "n_fwd"})
+    if reg == "Thomas1":
+        part.params += ["glb_upper", "rho_upper"]
+        part.vars.append(("sNSum_layer", "scalar",
+                          VarAccess.READ_ONLY_SHARED_NEURON))
+    else:
+        part.params += ["lbd_upper", "lbd_lower", "nu_upper"]
+        if reg == "avg":
+            part.vars.append(("sNSum_avg", "scalar"))
+    return part
+
+
+def hidden_neuron(api, kind="LIF", train_tau=False, reg=None, pdrop=False):
+    """Hidden EventProp neuron: (model, part). kind in LIF, hetLIF, ALIF.
+
+    ``reg``: None, "simple" (own spike count vs nu_upper), "avg" (the count
+    averaged over the batch, AVG_SNSUM) or "Thomas1" (layer count vs rho_upper).
+    ``train_tau`` makes tau_m, tau_syn per-neuron and accumulates their gradients.
+    """
+    if kind not in ("LIF", "hetLIF", "ALIF"):
+        raise ValueError(f"unknown hidden neuron type {kind!r}; use LIF, "
+                         "hetLIF or ALIF")
+    if train_tau and kind == "ALIF":
+        raise ValueError("TRAIN_TAU is supported for LIF/hetLIF hidden "
+                         "neurons, not ALIF")
+    het = kind == "hetLIF" or train_tau
+    alif = kind == "ALIF"
+    extra = ["Ik_buf"] + (["Bk_buf"] if alif else []) + \
+        (["dtkm_buf", "dtks_buf"] if train_tau else [])
+    # values the backward jump needs, captured at the spike before the reset
+    capture = Part(reset="    const scalar Ik_buf_now = I;\n"
+                   + ("    const scalar Bk_buf_now = B;\n" if alif else ""))
+    parts = [
+        _trial_part(), _taus_part(het), _dropout_part(pdrop),
+        # sensitivities read V and I before the forward update below
+        _tau_sensitivity_part() if train_tau else None,
+        _lif_forward(), _alif_part() if alif else None,
+        Part(code={"backward": _jump(kind, train_tau, reg)}),
+        _reg_part(reg), capture, _record_part(extra),
+        Part(threshold="V >= V_thresh + B" if alif else "V >= V_thresh",
+             reset="    V = V_reset;\n" + ("    B += B_incr;\n" if alif else "")),
+    ]
+    name = (f"EVP_{kind}" + ("_tau" if train_tau else "")
+            + (f"_reg{reg}" if reg not in (None, "none") else "")
+            + ("_drop" if pdrop else ""))
+    return compose_neuron(api, name, *parts)
+
+
+# ---------------------------------------------------------------------------
+# Outputs
+# ---------------------------------------------------------------------------
+
+# Time weightings g(t) of the "sum" family; z_k = (1/T) integral g(t) V_k dt.
+WEIGHTINGS = {
+    "sum": "1.0",
+    "sum_weigh_linear": "(1.0 - ({t}) / trial_t)",
+    "sum_weigh_exp": "exp(-({t}) / trial_t)",
+    "sum_weigh_sigmoid": "(1.0 / (1.0 + exp((({t}) - 0.5 * trial_t) / (0.1 * trial_t))))",
+}
+SPIKING_LOSSES = ("first_spike", "first_spike_exp")
+LOSS_TYPES = tuple(WEIGHTINGS) + ("max", "avg_xentropy") + SPIKING_LOSSES
+
+
+def _loss_part(loss):
+    """Forward read-out z, and the backward source term of the loss.
+
+    ``dl`` holds dL/dz (or dL/dt_first) of the previous trial, set by the
+    end-of-trial softmax; it already carries the 1/N_batch of the batch mean.
+    """
+    if loss in WEIGHTINGS:
+        g_fwd = WEIGHTINGS[loss].format(t="t_loc + dt")
+        g_bwd = WEIGHTINGS[loss].format(t="trial_t - t_loc")
+        return Part(
+            vars=[("z", "scalar")],
+            code={"backward": f"lambda_V -= dl * {g_bwd} * dt / (trial_t * tau_m);\n",
+                  "forward_after": f"z += {g_fwd} * V * dt / trial_t;\n"},
+            trial_reset={"z": "0.0"})
+    if loss == "max":
+        return Part(
+            vars=[("z", "scalar"), ("t_max", "scalar"), ("t_max_prev", "scalar")],
+            code={"backward": "if (fabs(t_max_prev - (trial_t - t_loc)) < 0.5 * dt) "
+                              "lambda_V -= dl / tau_m;\n",
+                  "forward_after": "if (V > z) { z = V; t_max = t_loc + dt; }\n"},
+            trial_reset={"t_max_prev": "t_max", "z": "0.0", "t_max": "0.0"})
+    if loss == "avg_xentropy":
+        # per-step (p - y)/N_batch of the current trial, read back in reverse:
+        # memory is T x N_out for this loss only
+        return Part(
+            params=["n_steps"],
+            vars=[("z", "scalar"), ("p_t", "scalar"), ("parity", "int")],
+            egps=[("dl_buf", "scalar*")],
+            code={"prelude": """
+const int nst = (int) n_steps;
+const int step = (int) round(t_loc / dt);
+const int boff = (batch * num_neurons + id) * 2 * nst;
+if (step >= 1) {
+    dl_buf[boff + parity * nst + step - 1] = (p_t - (id == label ? 1.0 : 0.0)) / N_batch;
+    if (id == label) loss_acc -= log(fmax(p_t, 1e-30)) * dt / trial_t;
+}
+""",
+                  "backward": "lambda_V -= dl_buf[boff + (1 - parity) * nst + nst - 1 - step]"
+                              " * dt / (trial_t * tau_m);\n",
+                  "forward_after": "z += V * dt / trial_t;\n"},
+            trial_reset={"z": "0.0", "parity": "1 - parity"})
+    if loss in SPIKING_LOSSES:
+        return Part(
+            vars=[("z", "scalar"), ("I_first", "scalar"),
+                  ("I_first_prev", "scalar"), ("t_first_prev", "scalar"),
+                  ("t_first", "scalar"), ("I_end", "scalar")],
+            code={"backward": """
+if (fabs(t_first_prev - (trial_t - t_loc)) < 0.5 * dt) {
+    // phantom spikes at T (silent correct neuron) get a positive slope
+    const scalar den = fmax(I_first_prev - V_thresh, 0.1 * V_thresh);
+    lambda_V = (lambda_V * (I_first_prev - V_reset) + dl) / den;
+}
+""",
+                  "forward_after": "I_end = I;\n"},
+            threshold="V >= V_thresh",
+            reset="""
+    if (t_first < 0.0) { t_first = t_loc + dt; I_first = I; }
+    V = V_reset;
+""",
+            trial_reset={"t_first_prev": "t_first", "I_first_prev": "I_first",
+                         "t_first": "-1.0", "z": "0.0"})
+    raise ValueError(f"unknown loss type {loss!r}; known: {LOSS_TYPES}")
+
+
+def _output_tau_part(loss):
+    """Output tau gradients by forward sensitivities: dL/dtau = int dl/dV S dt."""
+    part = _tau_sensitivity_part()
+    part.reset = ""
+    part.vars = [v for v in part.vars] + [("A_m", "scalar"), ("A_s", "scalar")]
+    if loss in WEIGHTINGS:
+        g = WEIGHTINGS[loss].format(t="t_loc + dt")
+        part.code["forward_after"] = (f"A_m += {g} * S_m * dt / trial_t;\n"
+                                      f"A_s += {g} * S_s * dt / trial_t;\n")
+    elif loss == "max":
+        part.code["forward_after"] = "if (V >= z) { A_m = S_m; A_s = S_s; }\n"
+    elif loss == "avg_xentropy":
+        part.code["backward"] = """
+if (step >= 1) {
+    const scalar dlt = (p_t - (id == label ? 1.0 : 0.0)) / N_batch * dt / trial_t;
+    dtau_m += dlt * S_m_prevstep; dtau_syn += dlt * S_s_prevstep;
+}
+"""
+        part.vars += [("S_m_prevstep", "scalar"), ("S_s_prevstep", "scalar")]
+        part.code["forward_after"] = "S_m_prevstep = S_m; S_s_prevstep = S_s;\n"
+    else:
+        raise ValueError(f"TRAIN_TAU_OUTPUT is not supported with loss {loss!r}")
+    if loss != "avg_xentropy":
+        part.trial_reset_code = "dtau_m += dl * A_m;\ndtau_syn += dl * A_s;\n"
+    part.trial_reset.update({"A_m": "0.0", "A_s": "0.0"})
+    return part
+
+
+def _output_common(loss):
+    from genn_engine import VarAccess
+    shared = VarAccess.READ_ONLY_SHARED_NEURON
+    part = Part(
+        vars=[("label", "int"), ("dl", "scalar"), ("p", "scalar"),
+              ("loss_acc", "scalar"), ("MaxZ", "scalar", shared),
+              ("SumExp", "scalar", shared)],
+        trial_reset_params=["trial", "N_batch"],
+        trial_reset_egps=[("order", "int*"), ("labels", "int*")],
+        trial_reset_code="""
+{
+    const int sample = order[(int) trial * (int) N_batch + batch];
+    label = sample >= 0 ? labels[sample] : -1;
+}
+""",
+        trial_reset={"loss_acc": "0.0"})
+    if loss == "avg_xentropy":
+        part.vars += [("MaxV", "scalar", shared), ("SumExpV", "scalar", shared)]
+    return part
+
+
+def output_neuron(api, loss, kind="LI", train_tau=False):
+    """Output neuron for ``loss``: LI (no threshold) or, for first-spike losses, LIF.
+
+    kind "hetLI" makes tau_m, tau_syn per-neuron; ``train_tau`` accumulates
+    their gradients (dtau_m, dtau_syn).
+    """
+    if kind not in ("LI", "hetLI"):
+        raise ValueError(f"unknown output neuron type {kind!r}; use LI or hetLI")
+    het = kind == "hetLI" or train_tau
+    parts = [
+        _trial_part(), _taus_part(het),
+        _output_common(loss),
+        _output_tau_part(loss) if train_tau else None,
+        _lif_forward(), _loss_part(loss),
+    ]
+    name = f"EVP_out_{loss}_{kind}" + ("_tau" if train_tau else "")
+    return compose_neuron(api, name, *parts)
