@@ -288,10 +288,10 @@ class GeNNModel:
     def t(self, value):
         self.timestep = int(round(value / self.dt))
 
-    def _check_loaded(self):
+    def _check_loaded(self, egps=None):
         if not self._loaded:
             raise RuntimeError("load() the model first")
-        for egp in self._egps.values():
+        for egp in (self._egps.values() if egps is None else egps):
             if egp._values is None and egp.cname in self._gen.pointers:
                 raise RuntimeError(f"extra global parameter '{egp.name}' of "
                                    f"'{egp.group.name}' has no values: call "
@@ -337,9 +337,11 @@ class GeNNModel:
         return arr
 
     def custom_update(self, name):
-        self._check_loaded()
         cus = [cu for cu in self.custom_updates.values()
                if cu.update_group_name == name]
+        self._check_loaded([e for cu in cus for e in
+                            list(cu.egp_refs.values())
+                            + list(cu.extra_global_params.values())])
         if not cus:
             groups = sorted({cu.update_group_name
                              for cu in self.custom_updates.values()})

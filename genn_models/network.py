@@ -84,6 +84,7 @@ class NetworkConfig:
     model_name: str = "eventprop"
     num_threads: int = None
     overflow: str = "warn"         # "warn" or "error"
+    record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
     extra: dict = field(default_factory=dict)
 
 
@@ -225,6 +226,13 @@ class EventPropNetwork:
         if c.train_tau_out:
             self._train_tau(self.out, "tau_m_out", "tau_m", "dtau_m", 3.0)
             self._train_tau(self.out, "tau_syn_out", "tau_syn", "dtau_syn", 1.0)
+        pops = {p.name: p for p in [self.inp] + self.hidden + [self.out]}
+        for name in c.record_spikes:
+            if name not in pops:
+                raise ValueError(f"cannot record spikes of '{name}'; "
+                                 f"populations: {sorted(pops)}")
+            pops[name].spike_recording_enabled = True
+        self.populations = pops
         self._add_resets()
         self._add_softmax()
         self._add_regularisers()
@@ -357,7 +365,8 @@ class EventPropNetwork:
         return self
 
     def load(self):
-        self.model.load()
+        self.model.load(num_recording_timesteps=self.n_steps
+                        if self.cfg.record_spikes else None)
         # ring buffers: N_max_spike entries per neuron and batch slot
         for pop in [self.inp] + self.hidden:
             n = self.cfg.batch_size * pop.size * int(pop.params["N_max_spike"])
@@ -473,17 +482,36 @@ class EventPropNetwork:
                                          1.0 / (1.0 - c.adam_beta2 ** t))
         self.model.custom_update("EVP_GradientLearn")
 
+    def spikes(self, name):
+        """Spikes of the trial that just ran: per batch slot (times in the trial, ids)."""
+        pop = self.populations[name]
+        pop.pull_recording_buffers_from_device()
+        t0 = (self.model.timestep - self.n_steps) * self.cfg.dt
+        return [(t - t0, i) for t, i in pop.spike_recording_data]
+
     # -- state -----------------------------------------------------------
+    def _locate(self, name):
+        """(group, var) of a weight matrix or a per-neuron tau by name."""
+        if name in self.trained:
+            return self.trained[name][:2]
+        if name in self.synapses:
+            return self.synapses[name], "w"
+        for prefix in ("tau_m", "tau_syn"):
+            rest = name[len(prefix):]
+            if name.startswith(prefix) and (rest == "_out" or rest.isdigit()):
+                pop = self.out if rest == "_out" else self.hidden[int(rest)]
+                if prefix in pop.vars:
+                    return pop, prefix
+        raise KeyError(f"no weights or per-neuron taus called '{name}'")
+
     def get(self, name):
-        owner, var, _, _ = self.trained[name] if name in self.trained else \
-            (self.synapses[name], "w", None, None)
+        owner, var = self._locate(name)
         return np.array(owner.vars[var].view)
 
     def set(self, name, values):
-        owner, var, _, _ = self.trained[name] if name in self.trained else \
-            (self.synapses[name], "w", None, None)
-        owner.vars[var].view[...] = np.asarray(values).reshape(
-            owner.vars[var].view.shape)
+        owner, var = self._locate(name)
+        view = owner.vars[var].view
+        view[...] = np.asarray(values).reshape(view.shape)
 
     def state_dict(self):
         """Everything learning changes: weights, taus, Adam moments and step."""

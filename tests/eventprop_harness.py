@@ -5,6 +5,16 @@ from genn_models.network import EventPropNetwork, HiddenLayer, NetworkConfig
 from tests.reference import Layer, Network, batch_loss, fd_gradient, simulate
 
 
+def engine_name(ref_name):
+    """Reference parameter name -> engine trained-variable name."""
+    if ref_name == "w_in":
+        return "w_in0"
+    for a, b in (("tau_s_out", "tau_syn_out"), ("tau_s", "tau_syn")):
+        if ref_name.startswith(a):
+            return b + ref_name[len(a):]
+    return ref_name
+
+
 def to_neuron_major(samples, n_in):
     """list (sample) of list (channel) of spike times -> start, end, times."""
     start = np.zeros((len(samples), n_in), np.int32)
@@ -40,8 +50,7 @@ class Case:
     def engine_gradients(self, per_sample=False):
         net = EventPropNetwork(self.cfg).build().load()
         for name, w in self.weights.items():
-            if name.startswith("w"):
-                net.set(name, np.asarray(w).ravel())
+            net.set(engine_name(name), np.asarray(w).ravel())
         start, end, times = to_neuron_major(self.samples, self.cfg.n_in)
         net.set_data(start, end, times, self.labels)
         B = self.cfg.batch_size

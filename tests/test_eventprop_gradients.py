@@ -1,0 +1,197 @@
+"""EventProp gradients of the generated models against finite differences of
+the independent continuous-time reference (tests/reference)."""
+import numpy as np
+import pytest
+
+from genn_models.network import (EventPropNetwork, HiddenLayer, NetworkConfig,
+                                 SpikeBufferOverflow)
+from genn_models.neurons import LOSS_TYPES
+from tests.eventprop_harness import Case, compare, engine_name, to_neuron_major
+from tests.reference import simulate
+
+N_IN, N_H, N_OUT, T = 3, 4, 2, 20.0
+SAMPLES = [[[1.0, 6.0], [3.0], [2.0, 9.0]],
+           [[2.0, 11.0], [1.0, 4.0], [5.0]],
+           [[0.5], [7.0], [3.5, 8.0]]]
+LOSS_PARAMS = {"tau0": 2.0, "tau1": 6.4, "alpha": 3e-3}
+DT = 0.005
+
+
+def weights(seed=0, first_spike=False, rec=False, two_layers=False):
+    rng = np.random.default_rng(seed)
+    w = {"w_in0": rng.normal(3.0, 1.0, (N_IN, N_H))}
+    if two_layers:
+        w["w_ff0"] = rng.normal(2.0, 1.0, (N_H, N_H))
+    w["w_out"] = rng.normal(3.0 if first_spike else 1.0, 1.0, (N_H, N_OUT))
+    if rec:
+        w["w_rec0"] = rng.normal(0.0, 0.5, (N_H, N_H))
+    return w
+
+
+def check(case, params, cos_min=0.99, rel_max=0.05):
+    g, res, _ = case.engine_gradients()
+    assert res["valid"].all()
+    gr = case.reference_gradients(tuple(params))
+    for name in params:
+        a, b = g[engine_name(name)], gr[name]
+        assert np.linalg.norm(b) > 1e-6, f"{name}: degenerate reference gradient"
+        cos, rel = compare(a, b)
+        assert cos >= cos_min and rel <= rel_max, \
+            f"{case.loss} {name}: cos {cos:.5f} rel {rel:.4f}"
+    return g, gr
+
+
+@pytest.mark.parametrize("loss", [l for l in LOSS_TYPES if l != "sum_weigh_input"])
+def test_weight_gradients_for_every_loss(loss):
+    first = loss.startswith("first_spike")
+    case = Case(N_IN, [HiddenLayer(N_H)], N_OUT, loss, T, DT,
+                weights(first_spike=first), SAMPLES[:2], [1, 0],
+                loss_params=LOSS_PARAMS, name="evp_grad")
+    check(case, ["w_in", "w_out"])
+
+
+@pytest.mark.parametrize("kind", ["LIF", "hetLIF", "ALIF"])
+def test_weight_gradients_for_every_hidden_neuron_type(kind):
+    layer = HiddenLayer(N_H, kind=kind, b_incr=0.3, tau_b=30.0)
+    w = weights(seed=1)
+    if kind == "hetLIF":
+        w["tau_m0"] = np.array([20.0, 15.0, 25.0, 18.0])
+        w["tau_s0"] = np.array([5.0, 6.0, 4.0, 5.5])
+    case = Case(N_IN, [layer], N_OUT, "sum_weigh_exp", T, DT, w,
+                SAMPLES[:1], [1], name="evp_grad")
+    check(case, ["w_in", "w_out"])
+
+
+def test_recurrent_and_two_layer_gradients():
+    case = Case(N_IN, [HiddenLayer(N_H, recurrent=True)], N_OUT, "sum", T, DT,
+                weights(rec=True), SAMPLES[:1], [1], name="evp_grad")
+    check(case, ["w_in", "w_rec0", "w_out"])
+    case = Case(N_IN, [HiddenLayer(N_H), HiddenLayer(N_H)], N_OUT, "max", T,
+                DT, weights(seed=3, two_layers=True), SAMPLES[:1], [0],
+                name="evp_grad")
+    check(case, ["w_in", "w_ff0", "w_out"])
+
+
+def test_hidden_tau_gradients():
+    w = weights()
+    w["tau_m0"] = np.array([20.0, 15.0, 25.0, 18.0])
+    w["tau_s0"] = np.array([5.0, 6.0, 4.0, 5.5])
+    case = Case(N_IN, [HiddenLayer(N_H, kind="hetLIF", train_tau=True)], N_OUT,
+                "sum", T, DT, w, SAMPLES[:1], [1], name="evp_grad")
+    check(case, ["w_in", "w_out", "tau_m0", "tau_s0"])
+
+
+@pytest.mark.parametrize("loss", ["sum_weigh_exp", "max", "avg_xentropy"])
+def test_output_tau_gradients(loss):
+    w = weights()
+    w["tau_m_out"] = np.array([20.0, 12.0])
+    w["tau_s_out"] = np.array([5.0, 7.0])
+    case = Case(N_IN, [HiddenLayer(N_H)], N_OUT, loss, T, DT, w, SAMPLES[:2],
+                [1, 0], out_kind="hetLI", train_tau_out=True, name="evp_grad")
+    check(case, ["w_out", "tau_m_out", "tau_s_out"])
+
+
+def test_error_shrinks_with_dt():
+    errs = []
+    for dt in (0.08, 0.02, 0.005):
+        case = Case(N_IN, [HiddenLayer(N_H)], N_OUT, "sum", T, dt, weights(),
+                    SAMPLES[:1], [1], name="evp_grad")
+        g, _, _ = case.engine_gradients()
+        gr = case.reference_gradients(("w_in",))
+        errs.append(compare(g["w_in0"], gr["w_in"])[1])
+    assert errs[2] < errs[1] < errs[0], errs
+    assert errs[2] < 0.01
+
+
+def test_batch_gradient_is_the_mean_of_single_sample_gradients():
+    w = weights(seed=2)
+    batch = Case(N_IN, [HiddenLayer(N_H)], N_OUT, "sum_weigh_exp", T, 0.05, w,
+                 SAMPLES, [1, 0, 1], name="evp_batch")
+    gb, _, _ = batch.engine_gradients()
+    singles = []
+    for s, y in zip(SAMPLES, [1, 0, 1]):
+        one = Case(N_IN, [HiddenLayer(N_H)], N_OUT, "sum_weigh_exp", T, 0.05,
+                   w, [s], [y], name="evp_batch")
+        singles.append(one.engine_gradients()[0])
+    for k in gb:
+        np.testing.assert_allclose(gb[k], np.mean([g[k] for g in singles], 0),
+                                   rtol=1e-9, atol=1e-14)
+
+
+def _spike_time_errors(w, samples, dt):
+    """|engine - reference| per hidden spike, with the spike's index per neuron."""
+    case = Case(N_IN, [HiddenLayer(N_H)], N_OUT, "sum", T, dt, w, samples,
+                [0], name="evp_fwd")
+    case.cfg.record_spikes = ("hidden0",)
+    net = EventPropNetwork(case.cfg).build().load()
+    for k, v in w.items():
+        net.set(k, v.ravel())
+    start, end, times = to_neuron_major(samples, N_IN)
+    net.set_data(start, end, times, [0])
+    net.set_order([0])
+    net.run_trial(0)
+    t_eng, ids = net.spikes("hidden0")[0]
+    ref_net, inputs = case.reference()
+    ref = simulate(ref_net, inputs[0], T)
+    errs, index = [], []
+    for i in range(N_H):
+        mine = np.sort(t_eng[ids == i]) + dt     # effective spike times
+        theirs = np.asarray(ref.hidden_spikes[0][i])
+        assert len(mine) == len(theirs), (i, mine, theirs)
+        # a crossing is seen at the end of its step: never early
+        assert np.all(mine >= theirs - 1e-9)
+        errs += list(mine - theirs)
+        index += list(range(len(mine)))
+    return np.array(errs), np.array(index)
+
+
+def test_forward_spike_times_match_the_reference():
+    rng = np.random.default_rng(5)
+    for trial in range(3):
+        w = {"w_in0": rng.normal(2.5, 1.5, (N_IN, N_H)),
+             "w_out": rng.normal(0.5, 1.0, (N_H, N_OUT))}
+        samples = [[sorted(rng.uniform(0, 15, rng.integers(1, 4)).round(2))
+                    for _ in range(N_IN)]]
+        coarse, idx = _spike_time_errors(w, samples, 0.01)
+        fine, _ = _spike_time_errors(w, samples, 0.0025)
+        assert len(coarse) > 0
+        # first spikes of each neuron lie within one step; later spikes carry
+        # the earlier resets' delays, and all errors shrink with dt
+        assert np.all(coarse[idx == 0] <= 0.01 + 1e-9)
+        assert np.all(coarse <= 0.01 * 3 * (idx + 1))
+        assert fine.max() <= 0.5 * coarse.max()
+
+
+def test_adam_matches_numpy_step_for_step():
+    cfg = NetworkConfig(n_in=3, hidden=[HiddenLayer(4)], n_out=2, loss="sum",
+                        trial_ms=5.0, dt=1.0, batch_size=2, precision="double",
+                        model_name="evp_adam")
+    net = EventPropNetwork(cfg).build().load()
+    rng = np.random.default_rng(0)
+    w = net.get("w_out").copy()
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    red = net.trained["w_out"][2]
+    for t in range(1, 6):
+        g = rng.normal(size=w.shape)
+        red.vars["reduced"].view[...] = g
+        for name, (_, _, r, _) in net.trained.items():
+            if name != "w_out":
+                r.vars["reduced"].view[...] = 0.0
+        net.adam_step(0.01)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w = w - 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t))
+                                              + 1e-8)
+        np.testing.assert_allclose(net.get("w_out"), w, rtol=1e-12)
+
+
+def test_spike_buffer_overflow_is_reported():
+    w = weights()
+    case = Case(N_IN, [HiddenLayer(N_H, n_max_spike=2)], N_OUT, "sum", T, 0.05,
+                w, SAMPLES[:1], [1], name="evp_overflow")
+    with pytest.raises(SpikeBufferOverflow, match="N_MAX_SPIKE"):
+        case.engine_gradients()
+    case.cfg.overflow = "warn"
+    with pytest.warns(RuntimeWarning, match="did not fit"):
+        case.engine_gradients()
