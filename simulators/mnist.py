@@ -1,0 +1,36 @@
+"""MNIST from standard IDX files, latency coded (one spike per bright pixel)."""
+import numpy as np
+
+from simulators.base import Simulator
+from simulators.datasets.mnist import latency_encode, load_mnist
+from simulators.datasets.splits import random_split, reduce_classes
+
+
+class MNISTModel(Simulator):
+    """``MNISTModel(p).train(p)`` with the IDX files in ``p["DATA_DIR"]``."""
+    benchmark = "mnist"
+
+    def n_inputs(self, p):
+        return 28 * 28
+
+    def n_outputs(self, p):
+        classes = p["REDUCED_CLASSES"]
+        return len(classes) if classes else 10
+
+    def load_data(self, p):
+        images, labels = load_mnist(p["DATA_DIR"], "train")
+        test_images, test_labels = load_mnist(p["DATA_DIR"], "test")
+        kw = {"trial_ms": p["TRIAL_MS"], "dt_ms": p["DT_MS"]}
+        full = latency_encode(images, labels=labels, **kw)
+        test = latency_encode(test_images, labels=test_labels, **kw)
+        if p["REDUCED_CLASSES"]:
+            full = reduce_classes(full, p["REDUCED_CLASSES"])
+            test = reduce_classes(test, p["REDUCED_CLASSES"])
+        n_val = min(p["N_VALIDATE"], len(full))
+        n_train = min(p["N_TRAIN"], len(full) - n_val)
+        train_idx, val_idx = random_split(len(full), n_val,
+                                          p["TRAIN_DATA_SEED"], n_train=n_train)
+        n_test = len(test) if p["N_TEST"] is None else min(p["N_TEST"], len(test))
+        return {"train": full.subset(train_idx),
+                "validation": full.subset(val_idx) if n_val else None,
+                "test": test.subset(np.arange(n_test))}
