@@ -166,3 +166,34 @@ def test_resume_gives_the_same_weights_as_one_run(tmp_path):
     m3 = MNISTModel(c)
     m3.train(c)
     assert not np.array_equal(m3.net.state_dict()["w_out"], full["w_out"])
+
+
+@pytest.mark.parametrize("loss,extra", [
+    ("first_spike", {}), ("first_spike_exp", {}), ("max", {"RECURRENT": True}),
+    ("avg_xentropy", {"REG_TYPE": "Thomas1"}),
+    ("sum", {"REG_TYPE": "simple", "AVG_SNSUM": True}),
+])
+def test_mnist_parameter_paths_run(tmp_path, loss, extra):
+    fake_mnist(tmp_path / "data", n_train=300)
+    p = small_mnist(tmp_path, tmp_path, N_EPOCHS=1, LOSS_TYPE=loss,
+                    REDUCED_CLASSES=None, N_TRAIN=64, NUM_HIDDEN=16, **extra)
+    if loss.startswith("first_spike"):
+        p["HIDDEN_OUTPUT_MEAN"] = 1.0
+    m = MNISTModel(p)
+    row = m.train(p)["history"][0]
+    assert np.isfinite(row["train_loss"]) and row["train_n"] == 64
+    assert m.net.cfg.loss == loss and m.net.cfg.n_out == 10
+    if extra.get("RECURRENT"):
+        assert "w_rec0" in m.net.trained
+    if "REG_TYPE" in extra:
+        assert m.net.cfg.hidden[0].reg == ("avg" if extra.get("AVG_SNSUM")
+                                           else extra["REG_TYPE"])
+
+
+def test_plots_are_drawn_to_files(tmp_path):
+    p = small_yinyang(tmp_path, N_EPOCHS=2, TRAINING_PLOT=True,
+                      TRAINING_PLOT_INTERVAL=1, FANCY_PLOTS=True,
+                      REC_SPIKES=["hidden"], REC_SPIKES_EPOCH_TRIAL=[[1, 0]])
+    YinYangModel(p).train_test(p)
+    assert (tmp_path / "test_training.png").stat().st_size > 1000
+    assert (tmp_path / "test_raster_hidden_e1_t0.png").stat().st_size > 1000
