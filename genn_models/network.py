@@ -204,6 +204,9 @@ class EventPropNetwork:
         elif c.loss == "avg_xentropy":
             params["n_steps"] = self.n_steps
             vars_.update(p_t=0.0, parity=0, MaxV=0.0, SumExpV=0.0)
+        elif c.loss == "sum_weigh_input":
+            params["n_steps"] = self.n_steps
+            vars_.update(sample_id=-1, sample_id_prev=-1)
         elif c.loss in SPIKING_LOSSES:
             vars_.update(I_first=0.0, I_first_prev=0.0, t_first_prev=-1.0,
                          t_first=-1.0, I_end=0.0)
@@ -391,6 +394,27 @@ class EventPropNetwork:
         egp["labels"].set_init_values(labels)
         self.n_samples = len(labels)
 
+    def set_input_weighting(self, g):
+        """Per-sample time weighting of the "sum_weigh_input" loss.
+
+        ``g`` has shape (n_samples, n_steps); ``g[s, n]`` weighs V of sample
+        ``s`` at t_{n+1} = (n + 1) dt (e.g. from
+        ``genn_models.weighting.input_activity_weighting``).
+        """
+        if self.cfg.loss != "sum_weigh_input":
+            raise ValueError("set_input_weighting needs loss "
+                             f"'sum_weigh_input', not {self.cfg.loss!r}")
+        g = np.asarray(g, np.float64)
+        n = getattr(self, "n_samples", None)
+        if g.ndim != 2 or g.shape[1] != self.n_steps or \
+                (n is not None and g.shape[0] != n):
+            raise ValueError(f"g must have shape ({n if n is not None else 'n_samples'}"
+                             f", {self.n_steps}), got {g.shape}")
+        if not np.all(np.isfinite(g)):
+            raise ValueError("g must be finite")
+        self.out.extra_global_params["g_in"].set_init_values(g.ravel())
+        self._g_rows = g.shape[0]
+
     def set_order(self, order):
         """Sample ids per (trial, batch slot), -1 for an empty slot."""
         order = np.asarray(order, np.int32).ravel()
@@ -433,6 +457,11 @@ class EventPropNetwork:
         Returns the results of the previous trial (None for the first).
         """
         m = self.model
+        if self.cfg.loss == "sum_weigh_input" and \
+                getattr(self, "_g_rows", None) != getattr(self, "n_samples", None):
+            # the device reads g_in[sample * n_steps + n]: rows must match the data
+            raise ValueError("loss 'sum_weigh_input': call set_input_weighting(g)"
+                             " with one row per loaded sample")
         prev = None if self._ended else self.end_trial()
         for pop, _, _ in self.resets:
             c = pop._reset_cu

@@ -14,7 +14,7 @@ flagged (``back_spike``) one step early so the synapse delivers
 """
 import numpy as np
 
-from .parts import Part, compose_neuron
+from .parts import Part, compose_neuron, merge
 
 # ---------------------------------------------------------------------------
 # Exact propagators
@@ -335,12 +335,37 @@ def hidden_neuron(api, kind="LIF", train_tau=False, reg=None, pdrop=False):
 # ---------------------------------------------------------------------------
 
 # Time weightings g(t) of the "sum" family; z_k = (1/T) integral g(t) V_k dt.
+# {t} is a grid time t_{m+1}, {s} the sample whose weighting applies (only
+# "sum_weigh_input" reads it: g_in[s * n_steps + m], clamped to the trial).
 WEIGHTINGS = {
     "sum": "1.0",
     "sum_weigh_linear": "(1.0 - ({t}) / trial_t)",
     "sum_weigh_exp": "exp(-({t}) / trial_t)",
     "sum_weigh_sigmoid": "(1.0 / (1.0 + exp((({t}) - 0.5 * trial_t) / (0.1 * trial_t))))",
+    "sum_weigh_input": "(({s}) >= 0 ? g_in[({s}) * (int) n_steps + (int) fmin("
+                       "fmax(round(({t}) / dt) - 1.0, 0.0), n_steps - 1.0)] : 0.0)",
 }
+# forward: the current trial's sample, at t_{n+1} after step n; backward (one
+# trial later): the previous trial's sample, at the mirrored t_{N-n}
+_G_FWD = {"t": "t_loc + dt", "s": "sample_id"}
+_G_BWD = {"t": "trial_t - t_loc", "s": "sample_id_prev"}
+
+
+def _input_weighting_part():
+    """Per-sample weighting g_in (n_samples x n_steps): the sample ids it needs."""
+    return Part(
+        params=["n_steps"],
+        vars=[("sample_id", "int"), ("sample_id_prev", "int")],
+        egps=[("g_in", "scalar*")],
+        trial_reset_params=["trial", "N_batch"],
+        trial_reset_egps=[("order", "int*")],
+        # the backward pass of the previous trial runs during this one
+        trial_reset_code="""
+sample_id_prev = sample_id;
+sample_id = order[(int) trial * (int) N_batch + batch];
+""")
+
+
 SPIKING_LOSSES = ("first_spike", "first_spike_exp")
 LOSS_TYPES = tuple(WEIGHTINGS) + ("max", "avg_xentropy") + SPIKING_LOSSES
 
@@ -352,13 +377,15 @@ def _loss_part(loss):
     end-of-trial softmax; it already carries the 1/N_batch of the batch mean.
     """
     if loss in WEIGHTINGS:
-        g_fwd = WEIGHTINGS[loss].format(t="t_loc + dt")
-        g_bwd = WEIGHTINGS[loss].format(t="trial_t - t_loc")
-        return Part(
+        g_fwd = WEIGHTINGS[loss].format(**_G_FWD)
+        g_bwd = WEIGHTINGS[loss].format(**_G_BWD)
+        part = Part(
             vars=[("z", "scalar")],
             code={"backward": f"lambda_V -= dl * {g_bwd} * dt / (trial_t * tau_m);\n",
                   "forward_after": f"z += {g_fwd} * V * dt / trial_t;\n"},
             trial_reset={"z": "0.0"})
+        return merge(part, _input_weighting_part()) \
+            if loss == "sum_weigh_input" else part
     if loss == "max":
         return Part(
             vars=[("z", "scalar"), ("t_max", "scalar"), ("t_max_prev", "scalar")],
@@ -415,7 +442,7 @@ def _output_tau_part(loss):
     part.reset = ""
     part.vars = [v for v in part.vars] + [("A_m", "scalar"), ("A_s", "scalar")]
     if loss in WEIGHTINGS:
-        g = WEIGHTINGS[loss].format(t="t_loc + dt")
+        g = WEIGHTINGS[loss].format(**_G_FWD)
         part.code["forward_after"] = (f"A_m += {g} * S_m * dt / trial_t;\n"
                                       f"A_s += {g} * S_s * dt / trial_t;\n")
     elif loss == "max":
@@ -462,7 +489,9 @@ def output_neuron(api, loss, kind="LI", train_tau=False):
     """Output neuron for ``loss``: LI (no threshold) or, for first-spike losses, LIF.
 
     kind "hetLI" makes tau_m, tau_syn per-neuron; ``train_tau`` accumulates
-    their gradients (dtau_m, dtau_syn).
+    their gradients (dtau_m, dtau_syn). "sum_weigh_input" reads its weighting
+    from the EGP ``g_in`` (n_samples x n_steps, see
+    ``EventPropNetwork.set_input_weighting``).
     """
     if kind not in ("LI", "hetLI"):
         raise ValueError(f"unknown output neuron type {kind!r}; use LI or hetLI")

@@ -1,0 +1,56 @@
+"""Per-sample time weightings for the "sum_weigh_input" loss (pure numpy).
+
+The loss reads z_k = (1/T) sum_n g[s, n] V_k(t_{n+1}) dt with t_{n+1} =
+(n + 1) dt: outputs count more while the sample's input is active.
+"""
+import numpy as np
+
+
+def input_activity_weighting(start, end, times, n_steps, dt, tau_acc=20.0):
+    """g (n_samples, n_steps) from each sample's input spikes.
+
+    ``start``/``end`` (n_samples, n_in) index ``times`` as in
+    ``EventPropNetwork.set_data``; ``tau_acc`` is TAU_ACCUMULATOR (ms).
+    For sample s with input spike times {t_j} (all channels together):
+
+        a[s, n] = sum_{j: t_j <= t_{n+1}} exp(-(t_{n+1} - t_j) / tau_acc)
+        g[s, n] = a[s, n] / mean_m a[s, m]
+
+    so the mean of g over the trial is 1; a sample without input spikes in
+    the trial (a = 0) gets g = 1 throughout. Spikes after t_N = n_steps dt
+    are ignored.
+    """
+    start = np.asarray(start, np.int64)
+    end = np.asarray(end, np.int64)
+    times = np.asarray(times, np.float64)
+    if start.ndim != 2 or start.shape != end.shape:
+        raise ValueError("start and end must have the same shape "
+                         "(n_samples, n_in)")
+    if tau_acc <= 0 or dt <= 0 or n_steps < 1:
+        raise ValueError("tau_acc, dt and n_steps must be positive")
+    n_samples = start.shape[0]
+    # every spike's sample and time
+    lengths = (end - start).ravel()
+    if np.any(lengths < 0):
+        raise ValueError("end must not be smaller than start")
+    first = np.repeat(start.ravel(), lengths)
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths,
+                                                  lengths)
+    t = times[first + within]
+    sample = np.repeat(np.repeat(np.arange(n_samples), start.shape[1]),
+                       lengths)
+    # step n collects the spikes in (t_n, t_{n+1}] (t_j = 0 goes to step 0),
+    # each decayed to t_{n+1}; then a[n] = a[n-1] e^{-dt/tau} + that
+    n = np.maximum(np.ceil(t / dt - 1e-9).astype(np.int64) - 1, 0)
+    keep = n < n_steps
+    inc = np.zeros((n_samples, n_steps))
+    np.add.at(inc, (sample[keep], n[keep]),
+              np.exp(-((n[keep] + 1) * dt - t[keep]) / tau_acc))
+    a = np.empty_like(inc)
+    decay = np.exp(-dt / tau_acc)
+    acc = np.zeros(n_samples)
+    for k in range(n_steps):
+        acc = acc * decay + inc[:, k]
+        a[:, k] = acc
+    mean = a.mean(axis=1, keepdims=True)
+    return np.where(mean > 0, a / np.where(mean > 0, mean, 1.0), 1.0)
