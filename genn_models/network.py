@@ -119,7 +119,8 @@ class EventPropNetwork:
         B = c.batch_size
         common = {"trial_t": c.trial_ms}
         zero_ring = {"rp": 0, "wp": 0, "n_fwd": 0, "n_back": 0, "n_prev": 0,
-                     "back_spike": 0, "overflow": 0, "rev_t": 0.0}
+                     "back_spike": 0, "overflow": 0, "rev_t": 0.0,
+                     "t_next": 0.0}
         self.resets = []       # (group name, pop, part)
         # inputs
         in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
@@ -310,7 +311,9 @@ class EventPropNetwork:
             c = self.model.add_custom_update(
                 f"reset_{pop.name}", "EVP_Reset", rmodel, values, {},
                 {r: api.create_var_ref(pop, r) for r in refs},
-                {e: api.create_egp_ref(self.inp, e) for e in egps})
+                {e: api.create_egp_ref(
+                    pop if e in pop.extra_global_params else self.inp, e)
+                 for e in egps})
             if "trial" in params:
                 c.set_param_dynamic("trial")
             pop.__dict__.setdefault("_reset_cu", c)

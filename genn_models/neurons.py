@@ -66,7 +66,10 @@ def _trial_part(loss_scale=True):
     return Part(
         params=["trial_t"] + (["N_batch"] if loss_scale else []),
         vars=[("rev_t", "scalar")],
-        code={"prelude": "const scalar t_loc = t - rev_t;\n"},
+        # input of the trial's first step is the last step's output of the
+        # previous trial: drop it so trials stay independent
+        code={"prelude": "const scalar t_loc = t - rev_t;\n"
+                         "const scalar Isyn_trial = t_loc > 0.5 * dt ? Isyn : 0.0;\n"},
         # reset code is its own scope in GeNN: it recomputes what it needs
         reset="    const scalar t_loc = t - rev_t;\n",
         trial_reset={"rev_t": "t"})
@@ -91,28 +94,30 @@ def _record_part(extra_buffers=()):
         params=["N_max_spike"],
         vars=[("rp", "int"), ("wp", "int"), ("n_fwd", "int"),
               ("n_back", "int"), ("n_prev", "int"),
-              ("back_spike", "uint8_t"), ("overflow", "unsigned int")],
+              ("back_spike", "uint8_t"), ("overflow", "unsigned int"),
+              ("t_next", "scalar")],
         egps=[(b, "scalar*") for b in bufs],
+        trial_reset_egps=[("tk", "scalar*")],
         code={
+            # t_next caches tk[off + rp], so the buffer is only touched at spikes
             "prelude": """
 const int nmax = (int) N_max_spike;
 const int off = (batch * num_neurons + id) * nmax;
 // entries at or after the current backward time are done (t_k = T carries no gradient)
-while (n_back > 0 && fabs(tk[off + rp]) > trial_t - t_loc + 0.5 * dt) {
+while (n_back > 0 && fabs(t_next) > trial_t - t_loc + 0.5 * dt) {
     rp = (rp + nmax - 1) % nmax; n_back--;
+    t_next = n_back > 0 ? tk[off + rp] : 0.0;
 }
-const bool back_now = n_back > 0 && fabs(fabs(tk[off + rp]) - (trial_t - t_loc)) < 0.5 * dt;
+const bool back_now = n_back > 0 && fabs(fabs(t_next) - (trial_t - t_loc)) < 0.5 * dt;
 """,
             "backward_flag": """
-back_spike = 0;
-if (n_back > 0) {
-    const int q = back_now ? (rp + nmax - 1) % nmax : rp;
-    const int left = back_now ? n_back - 1 : n_back;
-    if (left > 0 && tk[off + q] > 0.0 && fabs(tk[off + q] - (trial_t - t_loc - dt)) < 0.5 * dt) {
-        back_spike = 1;
-    }
+if (back_now) {
+    rp = (rp + nmax - 1) % nmax; n_back--;
+    t_next = n_back > 0 ? tk[off + rp] : 0.0;
 }
-if (back_now) { rp = (rp + nmax - 1) % nmax; n_back--; }
+// flag the next backward spike one step early: its event is delivered next step
+back_spike = (n_back > 0 && t_next > 0.0
+              && fabs(t_next - (trial_t - t_loc - dt)) < 0.5 * dt) ? 1 : 0;
 """},
         reset=f"""
     const int nmax = (int) N_max_spike;
@@ -125,7 +130,9 @@ if (back_now) { rp = (rp + nmax - 1) % nmax; n_back--; }
 {store}        wp = (wp + 1) % nmax; n_fwd++;
     }}
 """,
-        trial_reset={"n_prev": "n_fwd", "n_back": "n_fwd", "n_fwd": "0",
+        trial_reset={"t_next": "n_fwd > 0 ? tk[(batch * num_neurons + id) * (int) N_max_spike"
+                               " + (wp + (int) N_max_spike - 1) % (int) N_max_spike] : 0.0",
+                     "n_prev": "n_fwd", "n_back": "n_fwd", "n_fwd": "0",
                      "rp": "(wp + (int) N_max_spike - 1) % (int) N_max_spike",
                      "back_spike": "0"})
 
@@ -194,7 +201,7 @@ lambda_I = lambda_I * alpha_s + lambda_V * c_li;
 lambda_V = lambda_V * alpha_m;
 """,
             "forward": """
-I += Isyn;
+I += Isyn_trial;
 V = V * alpha_m + I * c_vi;
 I *= alpha_s;
 """},
@@ -260,7 +267,7 @@ def _tau_sensitivity_part():
     const scalar das = as2 * dt / (ts * ts);
     const scalar dc_m = -ts / (d * d) * (alpha_m - as2) + ts / d * dam;
     const scalar dc_s = tau_m / (d * d) * (alpha_m - as2) - ts / d * das;
-    const scalar Iin = I + Isyn;
+    const scalar Iin = I + Isyn_trial;
     S_m = alpha_m * S_m + dam * V + dc_m * Iin;
     S_s = alpha_m * S_s + c_vi * S_I + dc_s * Iin;
     S_I = alpha_s * S_I + das * Iin;

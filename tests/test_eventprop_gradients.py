@@ -195,3 +195,29 @@ def test_spike_buffer_overflow_is_reported():
     case.cfg.overflow = "warn"
     with pytest.warns(RuntimeWarning, match="did not fit"):
         case.engine_gradients()
+
+
+def test_trials_are_independent():
+    """The same sample twice gives the same outputs: nothing of a trial (a
+    spike in its last step, a current) leaks into the next one."""
+    rng = np.random.default_rng(4)
+    w = {"w_in0": rng.normal(4.0, 1.0, (N_IN, N_H)),
+         "w_out": rng.normal(1.0, 1.0, (N_H, N_OUT))}
+    # dense late input so that hidden neurons spike up to the last step
+    sample = [[float(t) for t in np.arange(0.5, T, 1.5) + 0.1 * c]
+              for c in range(N_IN)]
+    case = Case(N_IN, [HiddenLayer(N_H, n_max_spike=200)], N_OUT, "sum", T,
+                0.1, w, [sample], [0], name="evp_indep")
+    case.cfg.record_spikes = ("hidden0",)
+    net = EventPropNetwork(case.cfg).build().load()
+    for k, v in w.items():
+        net.set(k, v.ravel())
+    start, end, times = to_neuron_major([sample], N_IN)
+    net.set_data(start, end, times, [0])
+    net.set_order([0, 0, 0])
+    net.run_trial(0)
+    t_hid, _ = net.spikes("hidden0")[0]
+    assert np.isclose(t_hid.max(), T - 0.1)          # a spike in the last step
+    first = net.run_trial(1)
+    second = net.run_trial(2)
+    np.testing.assert_array_equal(first["z"], second["z"])
