@@ -221,3 +221,22 @@ def used_names(code, names):
         return set()
     found = {t.text for t in tokenize(code) if t.kind == "ident"}
     return found & set(names)
+
+
+def written_names(code, names):
+    """Which of ``names`` the code assigns (=, op=, ++, --)."""
+    if not code:
+        return set()
+    toks = tokenize(code)
+    names = set(names)
+    out = set()
+    for k, t in enumerate(toks):
+        if t.kind != "ident" or t.text not in names:
+            continue
+        prev = toks[k - 1].text if k else None
+        nxt = toks[k + 1].text if k + 1 < len(toks) else None
+        if prev in (".", "->"):
+            continue
+        if nxt in ASSIGN_OPS or nxt in ("++", "--") or prev in ("++", "--"):
+            out.add(t.text)
+    return out

@@ -5,7 +5,7 @@ element bodies; the target wraps them in loops and entry points.
 """
 import zlib
 
-from .code import Symbol, Where, translate, used_names
+from .code import Symbol, Where, translate, used_names, written_names
 from .enums import CustomUpdateVarAccess, reduction_op
 from .errors import DefinitionError
 from .groups import NeuronGroup
@@ -162,8 +162,9 @@ class Generator:
 
     # -- neurons --------------------------------------------------------
     def var_symbols(self, fn, env, variables, local_prefix, b="b", i="i",
-                    lines=None, writeback=None):
-        """Load variables into locals; record write-backs for writable ones."""
+                    lines=None, writeback=None, written=None):
+        """Load variables into locals; record write-backs for writable ones
+        (only for those in ``written`` when it is given)."""
         for v in variables:
             st = v.storage
             arr = fn.ptr(st)
@@ -174,7 +175,8 @@ class Generator:
                                  type=v.type)
             lines.append(f"{'' if writable else 'const '}{st.ctype} {local} = "
                          f"{arr}[{st.index(b, i)}];")
-            if writable and writeback is not None:
+            if writable and writeback is not None and (
+                    written is None or v.name in written):
                 writeback.append(f"{arr}[{st.index(b, i)}] = {local};")
 
     def neuron_update(self, pop):
@@ -203,7 +205,8 @@ class Generator:
         env["num_neurons"] = Symbol(str(N), kind="builtin")
         writeback = []
         self.var_symbols(fn, env, pop.vars.values(), "l_", lines=body,
-                         writeback=writeback)
+                         writeback=writeback,
+                         written=self.neuron_vars_written(pop))
         body.append("scalar Isyn = 0;")
         env["Isyn"] = Symbol("Isyn", writable=True, kind="input")
         for iname, ityp, init in model.extra["additional_input_vars"]:
@@ -259,6 +262,21 @@ class Generator:
         body += writeback
         fn.body += self.target.serial_for("i", N, body)
         return name
+
+    def neuron_vars_written(self, pop):
+        """Variables of ``pop`` that any code running in its update may assign."""
+        names = list(pop.vars)
+        codes = [pop.model.code.get(f) for f in
+                 ("sim_code", "reset_code", "threshold_condition_code")]
+        written = set()
+        for c in codes:
+            written |= written_names(c, names)
+        refs = [r for sg in pop.in_syn for r in sg.psm_var_refs.values()]
+        refs += [r for sg in pop.out_syn for r in sg.pre_var_refs.values()]
+        refs += [r for sg in pop.in_syn for r in sg.post_var_refs.values()]
+        written |= {ref.var_name for decl, ref in refs
+                    if decl.access.name == "READ_WRITE"}
+        return written
 
     def target_var(self, sg, target, env, pop):
         if target not in env or env[target].kind != "input":

@@ -65,7 +65,7 @@ def _trial_part(loss_scale=True):
     """Local trial time; params every EventProp neuron shares."""
     return Part(
         params=["trial_t"] + (["N_batch"] if loss_scale else []),
-        vars=[("rev_t", "scalar")],
+        vars=[("rev_t", "timepoint")],   # double: t grows large over training
         # input of the trial's first step is the last step's output of the
         # previous trial: drop it so trials stay independent
         code={"prelude": "const scalar t_loc = t - rev_t;\n"

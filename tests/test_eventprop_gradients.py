@@ -209,15 +209,20 @@ def test_trials_are_independent():
     case = Case(N_IN, [HiddenLayer(N_H, n_max_spike=200)], N_OUT, "sum", T,
                 0.1, w, [sample], [0], name="evp_indep")
     case.cfg.record_spikes = ("hidden0",)
+    case.cfg.precision = "float"      # the precision training runs in
     net = EventPropNetwork(case.cfg).build().load()
     for k, v in w.items():
         net.set(k, v.ravel())
     start, end, times = to_neuron_major([sample], N_IN)
     net.set_data(start, end, times, [0])
-    net.set_order([0, 0, 0])
+    net.set_order([0, 0, 0, 0])
     net.run_trial(0)
     t_hid, _ = net.spikes("hidden0")[0]
     assert np.isclose(t_hid.max(), T - 0.1)          # a spike in the last step
     first = net.run_trial(1)
     second = net.run_trial(2)
     np.testing.assert_array_equal(first["z"], second["z"])
+    # late in a long training run (t = 1e8 ms) trial timing is still exact
+    net.model.timestep = 10 ** 9 + 7
+    net.run_trial(3)
+    np.testing.assert_allclose(net.end_trial()["z"], first["z"], rtol=1e-5)
