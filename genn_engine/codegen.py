@@ -556,13 +556,18 @@ class Generator:
         acc = [f"{st.ctype} acc_{n} = {_neutral(op, st)};"
                for n, op, _, st in reds]
         fold = [_fold(n, op) for n, op, _, _ in reds]
-        store = [f"{fn.ptr(st)}[{st.index('b', 'i')}] = acc_{n};"
-                 for n, _, _, st in reds]
         size = cu.size
         if kind == "global_batch_reduce":
-            body = acc + self.target.serial_for(
-                "b", "BATCH", elem + fold, start="0") + store
-            fn.body += self.target.parallel_for("i", size, body)
+            # fold each slot's value straight into the shared target
+            into = []
+            for n, op, _, st in reds:
+                tgt = f"{fn.ptr(st)}[{st.index('b', 'i')}]"
+                new = (f"red_{n}" if op == "sum" else
+                       f"std::max({tgt}, red_{n})")
+                into.append(f"{tgt} = (b == 0) ? red_{n} : "
+                            + (f"{tgt} + red_{n};" if op == "sum" else f"{new};"))
+            fn.body += self.target.batch_outer_parallel_for("i", size,
+                                                            elem + into)
         elif kind == "per_batch" and red_kind == "neuron":
             fn.body += acc + self.target.serial_for("i", size, elem + fold)
             fn.body += [f"{fn.ptr(st)}[{st.index('b', '0')}] = acc_{n};"

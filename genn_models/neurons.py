@@ -411,13 +411,15 @@ def _loss_part(loss):
 const int nst = (int) n_steps;
 const int step = (int) round(t_loc / dt);
 const int boff = (batch * num_neurons + id) * 2 * nst;
-if (step >= 1) {
+// steps outside the trial (run without a trial reset) touch nothing
+const bool in_trial = step >= 0 && step < nst;
+if (step >= 1 && step < nst) {
     dl_buf[boff + parity * nst + step - 1] = (p_t - (id == label ? 1.0 : 0.0)) / N_batch;
     if (id == label) loss_acc -= log(fmax(p_t, 1e-30)) * dt / trial_t;
 }
 """,
-                  "backward": "lambda_V -= dl_buf[boff + (1 - parity) * nst + nst - 1 - step]"
-                              " * dt / (trial_t * tau_m);\n",
+                  "backward": "if (in_trial) lambda_V -= dl_buf[boff + (1 - parity) * nst"
+                              " + nst - 1 - step] * dt / (trial_t * tau_m);\n",
                   "forward_after": "z += V * dt / trial_t;\n"},
             trial_reset={"z": "0.0", "parity": "1 - parity"})
     if loss in SPIKING_LOSSES:

@@ -107,11 +107,30 @@ class CpuTarget:
                 + ["    " + line for line in body] + ["}"])
 
     @staticmethod
+    def batch_outer_parallel_for(var, count, body, n_threads="n_threads"):
+        """Batch slots outer, elements inner and split over threads.
+
+        Static scheduling gives each thread the same elements for every batch
+        slot, so per-element accumulation needs no synchronisation, and the
+        inner loop walks memory contiguously.
+        """
+        return ([f"#pragma omp parallel num_threads({n_threads})",
+                 "for (unsigned b = 0; b < BATCH; b++) {",
+                 "    #pragma omp for schedule(static) nowait",
+                 f"    for (int64_t _{var} = 0; _{var} < (int64_t)({count}); "
+                 f"_{var}++) {{",
+                 f"        const size_t {var} = (size_t)_{var};"]
+                + ["        " + line for line in body] + ["    }", "}"])
+
+    @staticmethod
     def serial_for(var, count, body, start="0"):
         return ([f"for (size_t {var} = {start}; {var} < (size_t)({count}); "
                  f"{var}++) {{"]
                 + ["    " + line for line in body] + ["}"])
 
     def compile_flags(self):
+        import os
+        # GENN_ENGINE_CXXFLAGS adds flags, e.g. "-g -fsanitize=address"
+        extra = os.environ.get("GENN_ENGINE_CXXFLAGS", "").split()
         return ["-O3", "-march=native", "-std=c++17", "-fPIC", "-shared",
-                "-fopenmp"]
+                "-fopenmp"] + extra
