@@ -4,8 +4,11 @@ A simulator is built from a parameter dict ``p`` (validated against its
 benchmark's table); ``train(p)``, ``test(p)`` and ``train_test(p)`` run
 epochs of trials on the EventProp network (genn_models.network). Data of all
 splits are on the device at once and each trial's samples are picked there
-from an order array, so shuffling costs no re-upload.
+from an order array, so shuffling costs no re-upload; a subclass whose
+``training_data(p, epoch)`` returns a new training split (augmentation) has
+just that split re-uploaded before the epoch.
 """
+import ctypes
 import json
 import math
 import os
@@ -16,7 +19,6 @@ import numpy as np
 
 from genn_models.network import EventPropNetwork, HiddenLayer, NetworkConfig
 from params import validate
-from simulators.datasets.spikes import SpikeDataset
 
 from . import outputs
 
@@ -29,10 +31,95 @@ STRUCTURE_KEYS = (
     "N_INPUT_DELAY")
 
 
+def _flag(p, key):
+    """A boolean key that only some benchmarks have."""
+    return key in p and bool(p[key])
+
+
+def _rng(seed, *keys):
+    """A generator for (seed, keys...); fresh entropy when seed is None."""
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng([seed, *keys])
+
+
+def neuron_major(ds, chunk=512):
+    """``ds.to_neuron_major()`` computed ``chunk`` samples at a time, so the
+    int64 sort keys exist for one chunk only (SHD: ~80M events)."""
+    n, nu = len(ds), ds.n_units
+    dtype = np.int32 if ds.n_events < 2 ** 31 else np.int64
+    start = np.empty((n, nu), dtype)
+    end = np.empty((n, nu), dtype)
+    times = np.empty(ds.n_events, np.float32)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        a, b = ds.offsets[lo], ds.offsets[hi]
+        counts = np.diff(ds.offsets[lo:hi + 1])
+        key = np.repeat(np.arange(hi - lo, dtype=np.int64) * nu, counts) \
+            + ds.units[a:b]
+        # events are time-sorted within a sample: a stable sort keeps each
+        # unit's times ascending
+        times[a:b] = ds.times[a:b][np.argsort(key, kind="stable")]
+        c = np.bincount(key, minlength=(hi - lo) * nu)
+        e = np.cumsum(c, dtype=np.int64) + a
+        end[lo:hi] = e.reshape(hi - lo, nu)
+        start[lo:hi] = (e - c).reshape(hi - lo, nu)
+    return start, end, times
+
+
+def run_trial_stepwise(net, trial, pairs):
+    """``net.run_trial(trial)`` one time step at a time, recording variables.
+
+    Does what EventPropNetwork.run_trial does (same custom updates in the
+    same order, then the steps) but calls ``model.run_steps(1)`` per step
+    and copies each (population, variable) of ``pairs`` after every step.
+    Returns (results of the previous trial or None, {(pop, var): array of
+    shape (n_steps, batch, neurons)}); value n is the state at the end of
+    step n, i.e. at t = (n + 1) dt into the trial.
+    """
+    m, B = net.model, net.cfg.batch_size
+    if net.cfg.loss == "sum_weigh_input" and \
+            getattr(net, "_g_rows", None) != getattr(net, "n_samples", None):
+        raise ValueError("loss 'sum_weigh_input': call set_input_weighting(g)"
+                         " with one row per loaded sample")
+    views = {}
+    for pop_name, var in pairs:
+        pop = net.populations.get(pop_name)
+        if pop is None:
+            raise ValueError(f"cannot record '{pop_name}': populations are "
+                             f"{sorted(net.populations)}")
+        if var not in pop.vars:
+            raise ValueError(f"population '{pop_name}' has no variable "
+                             f"'{var}'; it has {sorted(pop.vars)}")
+        views[(pop_name, var)] = pop
+    prev = None if net._ended else net.end_trial()
+    for pop, _, _ in net.resets:
+        c = pop._reset_cu
+        if "trial" in c.params:
+            c.set_dynamic_param_value("trial", trial)
+    m.custom_update("EVP_Reset")
+    for g in net.reg_groups:
+        m.custom_update(g)
+    out = {(name, var): np.empty((net.n_steps, B, pop.size),
+                                 np.asarray(pop.vars[var].view).dtype)
+           for (name, var), pop in views.items()}
+    for n in range(net.n_steps):
+        m.run_steps(1, step_custom_updates=net.step_updates)
+        for (name, var), pop in views.items():
+            a = np.asarray(pop.vars[var].view).reshape(-1)
+            # shared (unbatched) variables are the same for every slot
+            out[(name, var)][n] = a.reshape(B, -1) if a.size == B * pop.size \
+                else a.reshape(1, -1)
+    net._ended = False
+    net._check_overflow()
+    return prev, out
+
+
 class Simulator:
     """Base of the per-benchmark simulators; subclasses supply data and network."""
     benchmark = None
     n_classes = None
+    data_keys = ()      # keys load_data reads: fixed once the data are loaded
 
     def __init__(self, p):
         self.p = validate(p, self.benchmark)
@@ -111,23 +198,95 @@ class Simulator:
         return {"hidden": "hidden0"}.get(name, name)
 
     # -- data --------------------------------------------------------------
+    def training_data(self, p, epoch):
+        """The training split to use in ``epoch``.
+
+        Default: the loaded one, unchanged. Subclasses return a new data set
+        (e.g. augmented afresh, seeded by the epoch) to have it uploaded
+        before the epoch; validation and test data stay as loaded.
+        """
+        return self.datasets["train"]
+
     def _upload(self, datasets):
-        """All splits into the device's sample store; remember where each starts."""
+        """All splits into the device's sample store; remember where each starts.
+
+        Neuron-major layouts of the other splits are kept, so re-uploading
+        a changed training split does not redo the unchanged ones (the
+        training split's is not kept: it only needs re-doing when it changed).
+        """
         names = [k for k, v in datasets.items() if v is not None]
+        cache = self.__dict__.setdefault("_layout_cache", {})
         self.base = {}
         n = 0
+        parts = []
         for k in names:
+            ds = datasets[k]
             self.base[k] = n
-            n += len(datasets[k])
-        allds = SpikeDataset.concatenate([datasets[k] for k in names])
-        start, end, times = allds.to_neuron_major()
-        self.net.set_data(start, end, times, allds.labels)
+            n += len(ds)
+            hit = cache.get(k)
+            if hit is None or hit[0] is not ds:
+                hit = (ds,) + self._layout(ds)
+                if k != "train":
+                    cache[k] = hit
+            parts.append(hit[1:])
+        for k in list(cache):     # drop splits no longer on the device
+            if k not in names or cache[k][0] is not datasets[k]:
+                del cache[k]
+        if not parts:
+            raise ValueError("no data to upload")
+        starts, ends, times, g = [], [], [], []
+        offset = 0
+        for start, end, t, gk in parts:
+            starts.append(start.astype(np.int64) + offset)
+            ends.append(end.astype(np.int64) + offset)
+            times.append(t)
+            g.append(gk)
+            offset += len(t)
+        labels = np.concatenate([datasets[k].labels for k in names])
+        self.net.set_data(np.concatenate(starts), np.concatenate(ends),
+                          np.concatenate(times), labels)
+        if self.cfg.loss == "sum_weigh_input":
+            self.net.set_input_weighting(np.concatenate(g))
+        self.on_device = {k: datasets[k] for k in names}
+
+    def _layout(self, ds):
+        """(start, end, times, input weighting or None) of one split."""
+        start, end, times = neuron_major(ds)
+        g = None
+        if self.cfg.loss == "sum_weigh_input":
+            try:
+                from genn_models.weighting import input_activity_weighting
+            except ImportError as err:   # pragma: no cover - older engine
+                raise NotImplementedError(
+                    "loss 'sum_weigh_input' needs genn_models.weighting."
+                    "input_activity_weighting") from err
+            tau = self.p["TAU_ACCUMULATOR"] if "TAU_ACCUMULATOR" in self.p \
+                else 20.0
+            g = input_activity_weighting(start, end, times, self.net.n_steps,
+                                         self.cfg.dt, tau)
+        return start, end, times, g
 
     # -- one pass over a split -----------------------------------------------
+    def _bind(self):
+        """Point the compiled model library at this simulator's arrays.
+
+        genn_engine loads a compiled library once per process, so models of
+        identical structure share its global pointer table and the latest
+        load() wins; rebinding before each pass lets several simulators of
+        one structure live side by side (e.g. a resumed and a fresh run).
+        """
+        m = self.net.model
+        lib, table = getattr(m, "_lib", None), getattr(m, "_ptr_table", None)
+        if lib is None or table is None or not hasattr(lib, "genn_init"):
+            return
+        lib.genn_init(ctypes.cast(table, ctypes.c_void_p), m._params.ctypes.data,
+                      m._seed_used, m.dt, m._num_recording_timesteps or 1)
+
     def _pass(self, split, p, learn, epoch, rng=None, record=None):
         """Run every sample of ``split`` once; learn after each mini-batch."""
         net, B = self.net, self.cfg.batch_size
-        ds = self.datasets[split]
+        self._bind()
+        ds = self.on_device[split]
         idx = np.arange(len(ds))
         if learn and p["SHUFFLE"] and rng is not None:
             idx = rng.permutation(idx)
@@ -135,13 +294,23 @@ class Simulator:
         order = np.full((n_trials + 1) * B, -1, np.int64)
         order[:len(idx)] = idx + self.base[split]
         net.set_order(order)
-        stats = outputs.PassStats(self.n_outputs(p), len(self.net.hidden),
-                                  [h.size for h in self.net.hidden])
+        # sample ids within the split, for per-sample predictions
+        local = np.where(order >= 0, order - self.base[split], -1)
+        stats = outputs.PassStats(
+            self.n_outputs(p), len(self.net.hidden),
+            [h.size for h in self.net.hidden],
+            debug=_flag(p, "DEBUG_HIDDEN_N"))
         bar = outputs.progress(n_trials + 1, f"{split} {epoch}", p)
         for k in range(n_trials + 1):
-            res = net.run_trial(k)
+            pairs = record.neurons_due(epoch, k) if record is not None \
+                and k < n_trials else None
+            if pairs:
+                res, values = run_trial_stepwise(net, k, pairs)
+                record.add_neurons(epoch, k, values, local[k * B:(k + 1) * B])
+            else:
+                res = net.run_trial(k)
             if k >= 1:
-                stats.add(res, order[(k - 1) * B:k * B])
+                stats.add(res, local[(k - 1) * B:k * B])
                 if learn:
                     net.reduce_gradients()
                     net.adam_step(self.eta)
@@ -171,14 +340,15 @@ class Simulator:
         p = validate(p, self.benchmark)
         self._check_structure(p)
         ckpt = outputs.Checkpoints(p)
-        if p["LOAD_LAST"] or ("LOAD_BEST" in p and p["LOAD_BEST"]):
-            self._restore(ckpt.load("best" if "LOAD_BEST" in p and p["LOAD_BEST"] else "last"))
+        if p["LOAD_LAST"] or _flag(p, "LOAD_BEST"):
+            self._restore(ckpt.load("best" if _flag(p, "LOAD_BEST") else "last"))
         record = outputs.Recorder(p, self)
         t0 = time.perf_counter()
         stats = self._pass("test", p, learn=False, epoch=self.epoch,
                            record=record)
         out = stats.summary()
         out["time_s"] = time.perf_counter() - t0
+        self._pass_outputs(p, out, stats, "", "test", None)
         out["recordings"] = record.finish()
         outputs.write_test(p, out)
         return out
@@ -187,29 +357,40 @@ class Simulator:
         p = validate(p, self.benchmark)
         self._check_structure(p)
         ckpt = outputs.Checkpoints(p)
-        if p["LOAD_LAST"] or ("LOAD_BEST" in p and p["LOAD_BEST"]):
-            self._restore(ckpt.load("best" if "LOAD_BEST" in p and p["LOAD_BEST"] else "last"))
+        if p["LOAD_LAST"] or _flag(p, "LOAD_BEST"):
+            self._restore(ckpt.load("best" if _flag(p, "LOAD_BEST") else "last"))
         else:
             self.eta = p["ETA"]
         log = outputs.ResultLog(p, resume=p["LOAD_LAST"])
+        confusions = outputs.ConfusionLog(p, resume=p["LOAD_LAST"])
         record = outputs.Recorder(p, self)
         history = []
         has_eval = self.datasets.get(eval_split) is not None
+        ev_prefix = "val_" if eval_split == "validation" else "test_"
         while self.epoch < p["N_EPOCHS"]:
             epoch = self.epoch
             t0 = time.perf_counter()
-            rng = np.random.default_rng([p["TRAIN_DATA_SEED"], epoch])
+            train_ds = self.training_data(p, epoch)
+            if train_ds is not self.on_device.get("train"):
+                self._upload({**self.on_device, "train": train_ds})
+            rng = _rng(p["TRAIN_DATA_SEED"], epoch)
             train = self._pass("train", p, learn=True, epoch=epoch, rng=rng,
                                record=record)
             row = {"epoch": epoch, **train.summary("train_")}
+            ev = None
             if has_eval:
                 ev = self._pass(eval_split, p, learn=False, epoch=epoch)
-                row.update(ev.summary(
-                    "val_" if eval_split == "validation" else "test_"))
+                row.update(ev.summary(ev_prefix))
             row["time_s"] = time.perf_counter() - t0
             row["eta"] = self.eta
             self.epoch += 1
             self._schedule(p, row)
+            self.end_of_epoch(p, epoch, train, row)
+            self._pass_outputs(p, row, train, "train_", "train", epoch,
+                               confusions)
+            if ev is not None:
+                self._pass_outputs(p, row, ev, ev_prefix, eval_split, epoch,
+                                   confusions)
             history.append(row)
             log.write(row)
             score = row.get("val_acc", row.get("test_acc", row["train_acc"]))
@@ -223,24 +404,49 @@ class Simulator:
             record.after_epoch(self, epoch)
             outputs.training_plot(p, history if not log.previous else
                                   log.previous + history)
+        confusions.plot_last()
         return {"history": history, "recordings": record.finish(),
                 "final": history[-1] if history else None}
 
+    def end_of_epoch(self, p, epoch, train_stats, row):
+        """Called after each training epoch (and its evaluation), before the
+        checkpoint is saved; subclasses may change the network here (e.g.
+        rewire silent neurons) and add entries to ``row``."""
+
+    def _pass_outputs(self, p, row, stats, prefix, split, epoch,
+                      confusions=None):
+        """COLLECT_CONFUSION / REC_PREDICTIONS of one pass into ``row`` and files."""
+        if _flag(p, "COLLECT_CONFUSION"):
+            row[f"{prefix}confusion"] = stats.confusion.copy()
+            if confusions is not None:
+                confusions.add(split, epoch, stats.confusion)
+            elif p["WRITE_TO_DISK"]:
+                outputs.save_confusion(p, split, stats.confusion)
+        if _flag(p, "REC_PREDICTIONS"):
+            preds = stats.prediction_array()
+            row[f"{prefix}predictions"] = preds
+            outputs.write_predictions(p, split, epoch, preds)
+
     # -- learning-rate schedule ---------------------------------------------
     def _schedule(self, p, row):
-        """ETA_DECAY every epoch; with EMA_ALPHA1/2, cut ETA by ETA_FAC when
-        the fast average of training accuracy falls below the slow one."""
+        """ETA_DECAY every epoch; with EMA_ALPHA1/2, as genn_eventprop: EMAs
+        (starting at 0) of the evaluation accuracy (the training accuracy
+        when there is no evaluation split); when the fast one is not above
+        the slow one and ETA has been fixed for more than MIN_EPOCH_ETA_FIXED
+        epochs, multiply ETA by ETA_FAC."""
         self.eta *= (p["ETA_DECAY"] if "ETA_DECAY" in p else 1.0)
         if "EMA_ALPHA1" not in p:
             return
-        acc, s = row["train_acc"], self.schedule
+        acc = row.get("val_acc", row.get("test_acc", row["train_acc"]))
+        s, epoch = self.schedule, row["epoch"]
         a1, a2 = p["EMA_ALPHA1"], p["EMA_ALPHA2"]
-        s["ema1"] = acc if s["ema1"] is None else a1 * s["ema1"] + (1 - a1) * acc
-        s["ema2"] = acc if s["ema2"] is None else a2 * s["ema2"] + (1 - a2) * acc
-        if s["ema1"] < s["ema2"] and \
-                self.epoch - s["last_change"] >= p["MIN_EPOCH_ETA_FIXED"]:
+        s["ema1"] = a1 * (s["ema1"] or 0.0) + (1 - a1) * acc
+        s["ema2"] = a2 * (s["ema2"] or 0.0) + (1 - a2) * acc
+        if epoch - s["last_change"] > p["MIN_EPOCH_ETA_FIXED"] and \
+                s["ema1"] <= s["ema2"]:
             self.eta *= p["ETA_FAC"]
-            s["last_change"] = self.epoch
+            s["last_change"] = epoch
+        row["ema_fast"], row["ema_slow"] = s["ema1"], s["ema2"]
 
     # -- checkpoints ---------------------------------------------------------
     def _state(self):
@@ -260,8 +466,10 @@ class Simulator:
         self.net.model.timestep = meta["timestep"]
 
     def _check_structure(self, p):
-        diff = [k for k in STRUCTURE_KEYS if k in p and p[k] != self.p[k]]
+        keys = STRUCTURE_KEYS + tuple(self.data_keys)
+        diff = [k for k in keys if k in p and p[k] != self.p[k]]
         if diff:
             raise ValueError(f"{diff} differ from the parameters this "
                              f"simulator was built with; build a new "
-                             f"{type(self).__name__} for a different network")
+                             f"{type(self).__name__} for a different network "
+                             f"or data")

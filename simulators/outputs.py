@@ -23,6 +23,13 @@ def _atomic_write(path, write):
     os.replace(tmp, path)
 
 
+def _save_npy(path, arr):
+    def write(tmp):
+        with open(tmp, "wb") as f:   # a file object: np.save would add ".npy" to a name
+            np.save(f, arr)
+    _atomic_write(path, write)
+
+
 def progress(total, desc, p):
     """A tqdm bar over trials (quiet unless VERBOSE or on a terminal)."""
     from tqdm.auto import tqdm
@@ -33,15 +40,17 @@ def progress(total, desc, p):
 class PassStats:
     """Accuracy, loss, confusion and hidden activity of one pass over a split."""
 
-    def __init__(self, n_classes, n_layers, layer_sizes):
+    def __init__(self, n_classes, n_layers, layer_sizes, debug=False):
         self.n_classes = n_classes
         self.loss = 0.0
         self.correct = 0
         self.n = 0
-        self.confusion = np.zeros((n_classes, n_classes), np.int64)
-        self.predictions = []
+        self.confusion = np.zeros((n_classes, n_classes), np.int64)  # [true, predicted]
+        self.predictions = []       # (sample id in the split, label, prediction)
         self.spike_sum = [np.zeros(s) for s in layer_sizes]
         self.hidden_trials = 0
+        self.debug = debug          # DEBUG_HIDDEN_N: per-sample layer totals too
+        self.sample_totals = [[] for _ in layer_sizes]
 
     def add(self, res, sample_ids):
         v = res["valid"]
@@ -62,6 +71,8 @@ class PassStats:
             label = np.asarray(net.out.vars["label"].view).reshape(
                 net.cfg.batch_size, -1)[:, 0]
             self.spike_sum[l] += counts[label >= 0].sum(axis=0)
+            if self.debug:
+                self.sample_totals[l].append(counts[label >= 0].sum(axis=1))
             if l == 0:
                 self.hidden_trials += int((label >= 0).sum())
 
@@ -79,7 +90,36 @@ class PassStats:
         for l, s in enumerate(self.spike_sum):
             out[f"{prefix}hid{l}_rate"] = float(s.sum() / trials / len(s))
             out[f"{prefix}hid{l}_silent"] = float(np.mean(s == 0))
+            if self.debug:
+                out.update({f"{prefix}hid{l}_{k}": v for k, v in
+                            self.hidden_debug(l).items()})
         return out
+
+    def hidden_debug(self, layer):
+        """DEBUG_HIDDEN_N statistics of one hidden layer: spikes per neuron
+        per sample (mean = rate, max over neurons, fraction silent) and
+        spikes of the whole layer per sample (mean, std, min, max)."""
+        trials = max(self.hidden_trials, 1)
+        per_neuron = self.spike_sum[layer] / trials
+        tot = np.concatenate(self.sample_totals[layer]) \
+            if self.sample_totals[layer] else np.zeros(1)
+        return {"neuron_rate_mean": float(per_neuron.mean()),
+                "neuron_rate_max": float(per_neuron.max()),
+                "silent_frac": float(np.mean(self.spike_sum[layer] == 0)),
+                "n_silent": int(np.sum(self.spike_sum[layer] == 0)),
+                "sample_spikes_mean": float(tot.mean()),
+                "sample_spikes_std": float(tot.std()),
+                "sample_spikes_min": float(tot.min()),
+                "sample_spikes_max": float(tot.max())}
+
+    def silent(self, layer):
+        """Boolean mask of the neurons of ``layer`` that never spiked in this pass."""
+        return self.spike_sum[layer] == 0
+
+    def prediction_array(self):
+        """(n, 3) int array of (sample id in the split, label, prediction);
+        prediction -1 where no output neuron responded."""
+        return np.array(self.predictions, np.int64).reshape(-1, 3)
 
 
 class ResultLog:
@@ -160,10 +200,38 @@ class Recorder:
         self.synapses = {}
         self.weights = {}
         self.taus = {}
+        self.neurons = {}       # "pop.var" -> [{"epoch", "trial", "samples", "values"}]
+        pops = getattr(sim.net, "populations", {})
+        for pop, var in p["REC_NEURONS"]:   # fail before training, not mid-epoch
+            name = sim._pop_name(pop)
+            if name not in pops:
+                raise ValueError(f"REC_NEURONS: no population '{pop}'; choose from "
+                                 f"{sorted(pops)} ('hidden' = 'hidden0')")
+            if var not in pops[name].vars:
+                raise ValueError(f"REC_NEURONS: population '{pop}' has no variable "
+                                 f"'{var}'; it has {sorted(pops[name].vars)}")
 
     @staticmethod
     def _at(pairs, epoch, trial):
         return [epoch, trial] in [list(x) for x in pairs]
+
+    def neurons_due(self, epoch, trial):
+        """[(population, variable)] to record every step of this trial, or []."""
+        p = self.p
+        if not p["REC_NEURONS"] or not self._at(p["REC_NEURONS_EPOCH_TRIAL"],
+                                                epoch, trial):
+            return []
+        return [(self.sim._pop_name(pop), var) for pop, var in p["REC_NEURONS"]]
+
+    def add_neurons(self, epoch, trial, values, samples):
+        """Store what run_trial_stepwise recorded: values[(pop, var)] has
+        shape (n_steps, batch, neurons); ``samples`` are the batch slots'
+        sample ids in the split (-1: empty slot)."""
+        names = {self.sim._pop_name(pop): pop for pop, _ in self.p["REC_NEURONS"]}
+        for (pop, var), a in values.items():
+            self.neurons.setdefault(f"{names.get(pop, pop)}.{var}", []).append(
+                {"epoch": epoch, "trial": trial,
+                 "samples": np.asarray(samples).copy(), "values": a})
 
     def after_trial(self, sim, epoch, trial):
         p, net = self.p, sim.net
@@ -186,8 +254,7 @@ class Recorder:
                                             for k in net.synapses}
         tau_pairs = p["TAU_OUTPUT_EPOCH_TRIAL"] if "TAU_OUTPUT_EPOCH_TRIAL" in p else []
         if tau_pairs and self._at(tau_pairs, epoch, trial):
-            self.taus[(epoch, trial)] = {
-                k: net.get(k) for k in net.trained if k.startswith("tau")}
+            self.taus[(epoch, trial)] = _per_neuron_taus(net)
 
     def _weights_due(self, epoch, trial):
         p = self.p
@@ -203,7 +270,8 @@ class Recorder:
 
     def finish(self):
         out = {"spikes": self.spikes, "synapses": self.synapses,
-               "weights": self.weights, "taus": self.taus}
+               "weights": self.weights, "taus": self.taus,
+               "neurons": self.neurons}
         if self.p["WRITE_TO_DISK"]:
             for name, recs in self.spikes.items():
                 arrays = {}
@@ -212,8 +280,18 @@ class Recorder:
                         key = f"e{r['epoch']}_t{r['trial']}_b{b}"
                         arrays[key + "_t"], arrays[key + "_id"] = t, i
                 np.savez(_out(self.p, f"_spikes_{name}.npz"), **arrays)
-            for (e, t), ws in list(self.weights.items()) + list(self.taus.items()):
+            for (e, t), ws in self.weights.items():
                 np.savez(_out(self.p, f"_w_e{e}_t{t}.npz"), **ws)
+            for (e, t), ws in self.taus.items():
+                np.savez(_out(self.p, f"_tau_e{e}_t{t}.npz"), **ws)
+            for key, recs in self.neurons.items():
+                arrays = {}
+                for r in recs:
+                    tag = f"e{r['epoch']}_t{r['trial']}"
+                    arrays[tag] = r["values"]
+                    arrays[tag + "_samples"] = r["samples"]
+                np.savez(_out(self.p, f"_neurons_{key.replace('.', '_')}.npz"),
+                         **arrays)
             for key, recs in self.synapses.items():
                 np.savez(_out(self.p, f"_syn_{key}.npz"),
                          **{f"e{e}_t{t}": a for e, t, a in recs})
@@ -224,6 +302,72 @@ class Recorder:
 
 SYNAPSE_NAMES = {"in_to_hid": "w_in0", "hid_to_out": "w_out",
                  "hid_to_hid": "w_rec0"}
+
+
+def _per_neuron_taus(net):
+    """Every per-neuron tau (trained or hetLIF/hetLI): name -> array."""
+    names = [f"{k}{l}" for l in range(len(net.hidden)) for k in ("tau_m", "tau_syn")]
+    out = {}
+    for name in names + ["tau_m_out", "tau_syn_out"]:
+        try:
+            out[name] = net.get(name)
+        except KeyError:
+            pass
+    return out
+
+
+class ConfusionLog:
+    """COLLECT_CONFUSION during training: NAME_confusion_{split}_epochs.npy
+    holds one [true, predicted] matrix per epoch (shape (epochs, C, C)),
+    rewritten after every epoch; plot_last() draws the latest of each split
+    to NAME_confusion_{split}_epochs.png."""
+
+    def __init__(self, p, resume=False):
+        self.p = p
+        self.on = p["WRITE_TO_DISK"] and "COLLECT_CONFUSION" in p \
+            and p["COLLECT_CONFUSION"]
+        self.mats = {}
+        self.resume = resume
+
+    def add(self, split, epoch, confusion):
+        if not self.on:
+            return
+        if split not in self.mats:
+            self.mats[split] = []
+            path = _out(self.p, f"_confusion_{split}_epochs.npy")
+            if self.resume and path.exists():
+                self.mats[split] = list(np.load(path)[:epoch])
+        self.mats[split].append(np.asarray(confusion))
+        _save_npy(_out(self.p, f"_confusion_{split}_epochs.npy"),
+                  np.stack(self.mats[split]))
+
+    def plot_last(self):
+        for split, mats in self.mats.items():
+            confusion_plot(self.p, mats[-1], f"{split}_epochs")
+
+
+def save_confusion(p, tag, confusion):
+    """NAME_confusion_{tag}.npy and .png of one pass (e.g. the test)."""
+    _save_npy(_out(p, f"_confusion_{tag}.npy"), np.asarray(confusion))
+    confusion_plot(p, confusion, tag)
+
+
+def write_predictions(p, split, epoch, preds):
+    """REC_PREDICTIONS: rows (epoch, id, label, prediction), ``id`` the
+    sample's index in the split; training epochs are appended to
+    NAME_predictions_{split}_epochs.csv, a test pass (epoch None) writes
+    NAME_predictions_{split}.csv with an empty epoch column."""
+    if not p["WRITE_TO_DISK"]:
+        return
+    path = _out(p, f"_predictions_{split}.csv" if epoch is None
+                else f"_predictions_{split}_epochs.csv")
+    fresh = epoch is None or epoch == 0 or not path.exists()
+    with open(path, "w" if fresh else "a", newline="") as f:
+        w = csv.writer(f)
+        if fresh:
+            w.writerow(["epoch", "id", "label", "prediction"])
+        e = "" if epoch is None else epoch
+        w.writerows([e, *r] for r in np.asarray(preds).tolist())
 
 
 def write_test(p, out):
