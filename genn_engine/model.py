@@ -2,6 +2,8 @@
 import ctypes
 import os
 import secrets
+import shutil
+import tempfile
 import zlib
 
 import numpy as np
@@ -14,6 +16,23 @@ from .errors import DefinitionError
 from .groups import CustomUpdate, NeuronGroup, SynapseGroup
 from .snippets import PSMInit, SparseInit, VarInit, WUInit
 from .targets.cpu import CpuTarget
+
+
+def _private_library(path):
+    """Load a private copy of a compiled model.
+
+    dlopen returns the same handle for the same file, and the library's
+    pointer table is global: two models of one structure would share it.
+    Linux keeps the mapping after the copy is unlinked.
+    """
+    fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
+                               dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f, open(path, "rb") as src:
+            shutil.copyfileobj(src, f)
+        return ctypes.CDLL(tmp)
+    finally:
+        os.unlink(tmp)
 
 
 class GeNNModel:
@@ -227,7 +246,7 @@ class GeNNModel:
         self._params = np.zeros(max(1, len(self._gen.params)))
         for g in self._groups():
             self._update_params(g)
-        self._lib = ctypes.CDLL(str(self._lib_path))
+        self._lib = _private_library(self._lib_path)
         lib = self._lib
         lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
                                   ctypes.c_uint64, ctypes.c_double,

@@ -8,7 +8,6 @@ from an order array, so shuffling costs no re-upload; a subclass whose
 ``training_data(p, epoch)`` returns a new training split (augmentation) has
 just that split re-uploaded before the epoch.
 """
-import ctypes
 import json
 import math
 import os
@@ -267,25 +266,9 @@ class Simulator:
         return start, end, times, g
 
     # -- one pass over a split -----------------------------------------------
-    def _bind(self):
-        """Point the compiled model library at this simulator's arrays.
-
-        genn_engine loads a compiled library once per process, so models of
-        identical structure share its global pointer table and the latest
-        load() wins; rebinding before each pass lets several simulators of
-        one structure live side by side (e.g. a resumed and a fresh run).
-        """
-        m = self.net.model
-        lib, table = getattr(m, "_lib", None), getattr(m, "_ptr_table", None)
-        if lib is None or table is None or not hasattr(lib, "genn_init"):
-            return
-        lib.genn_init(ctypes.cast(table, ctypes.c_void_p), m._params.ctypes.data,
-                      m._seed_used, m.dt, m._num_recording_timesteps or 1)
-
     def _pass(self, split, p, learn, epoch, rng=None, record=None):
         """Run every sample of ``split`` once; learn after each mini-batch."""
         net, B = self.net, self.cfg.batch_size
-        self._bind()
         ds = self.on_device[split]
         idx = np.arange(len(ds))
         if learn and p["SHUFFLE"] and rng is not None:

@@ -429,3 +429,28 @@ def test_second_build_is_a_cache_hit():
                             {"tau_m": 5.0, "V_th": 1.0, "I": 2.0}, {"V": 0.0})
     c.build()
     assert c.build_cache_hit is True
+
+
+def test_models_of_one_structure_keep_their_own_state():
+    """Two loaded models built from the same source do not share memory."""
+    import gc
+
+    def make(current):
+        m = GeNNModel("double", "twins")
+        pop = m.add_neuron_population("n", 2, lif_const,
+                                      {"tau_m": 10.0, "V_th": 1e9,
+                                       "I": current}, {"V": 0.0})
+        m.build()
+        m.load()
+        return m, pop
+
+    a, pa = make(1.0)
+    b, pb = make(3.0)
+    assert b.build_cache_hit
+    a.run_steps(2000)
+    assert np.allclose(pa.vars["V"].view, 1.0, atol=1e-3)
+    assert np.all(pb.vars["V"].view == 0.0)       # untouched by a's run
+    del b, pb
+    gc.collect()
+    a.run_steps(10)                                # a still runs on its arrays
+    assert np.allclose(pa.vars["V"].view, 1.0, atol=1e-3)
