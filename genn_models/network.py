@@ -388,7 +388,7 @@ class EventPropNetwork:
         if start.ndim != 2 or start.shape[1] != self.cfg.n_in:
             raise ValueError(f"start must have shape (n_samples, {self.cfg.n_in})")
         egp = self.inp.extra_global_params
-        egp["spikeTimes"].set_init_values(np.asarray(times, np.float64))
+        egp["spikeTimes"].set_init_values(times)   # converted once, to scalar
         egp["allStart"].set_init_values(np.asarray(start, np.int32).ravel())
         egp["allEnd"].set_init_values(np.asarray(end, np.int32).ravel())
         labels = np.asarray(labels, np.int32)
@@ -454,10 +454,12 @@ class EventPropNetwork:
         a = np.asarray(a)
         return a.reshape(self.cfg.batch_size, -1)
 
-    def run_trial(self, trial):
+    def run_trial(self, trial, on_step=None):
         """Reset for ``trial`` (its samples start now) and run its time steps.
 
         Returns the results of the previous trial (None for the first).
+        With ``on_step``, the steps run one at a time and ``on_step(n)`` is
+        called after step n (for recording state); otherwise in one call.
         """
         m = self.model
         if self.cfg.loss == "sum_weigh_input" and \
@@ -473,7 +475,12 @@ class EventPropNetwork:
         m.custom_update("EVP_Reset")
         for g in self.reg_groups:
             m.custom_update(g)
-        m.run_steps(self.n_steps, step_custom_updates=self.step_updates)
+        if on_step is None:
+            m.run_steps(self.n_steps, step_custom_updates=self.step_updates)
+        else:
+            for n in range(self.n_steps):
+                m.run_steps(1, step_custom_updates=self.step_updates)
+                on_step(n)
         self._ended = False
         self._check_overflow()
         return prev

@@ -76,11 +76,7 @@ def run_trial_stepwise(net, trial, pairs):
     shape (n_steps, batch, neurons)}); value n is the state at the end of
     step n, i.e. at t = (n + 1) dt into the trial.
     """
-    m, B = net.model, net.cfg.batch_size
-    if net.cfg.loss == "sum_weigh_input" and \
-            getattr(net, "_g_rows", None) != getattr(net, "n_samples", None):
-        raise ValueError("loss 'sum_weigh_input': call set_input_weighting(g)"
-                         " with one row per loaded sample")
+    B = net.cfg.batch_size
     views = {}
     for pop_name, var in pairs:
         pop = net.populations.get(pop_name)
@@ -91,26 +87,18 @@ def run_trial_stepwise(net, trial, pairs):
             raise ValueError(f"population '{pop_name}' has no variable "
                              f"'{var}'; it has {sorted(pop.vars)}")
         views[(pop_name, var)] = pop
-    prev = None if net._ended else net.end_trial()
-    for pop, _, _ in net.resets:
-        c = pop._reset_cu
-        if "trial" in c.params:
-            c.set_dynamic_param_value("trial", trial)
-    m.custom_update("EVP_Reset")
-    for g in net.reg_groups:
-        m.custom_update(g)
     out = {(name, var): np.empty((net.n_steps, B, pop.size),
                                  np.asarray(pop.vars[var].view).dtype)
            for (name, var), pop in views.items()}
-    for n in range(net.n_steps):
-        m.run_steps(1, step_custom_updates=net.step_updates)
+
+    def record(n):
         for (name, var), pop in views.items():
             a = np.asarray(pop.vars[var].view).reshape(-1)
             # shared (unbatched) variables are the same for every slot
             out[(name, var)][n] = a.reshape(B, -1) if a.size == B * pop.size \
                 else a.reshape(1, -1)
-    net._ended = False
-    net._check_overflow()
+
+    prev = net.run_trial(trial, on_step=record)
     return prev, out
 
 
