@@ -5,10 +5,9 @@ element bodies; the target wraps them in loops and entry points.
 """
 import zlib
 
-from .code import Symbol, Where, translate, used_names, written_names
-from .enums import CustomUpdateVarAccess, reduction_op
+from .code import Symbol, Where, translate, written_names
+from .enums import reduction_op
 from .errors import DefinitionError
-from .groups import NeuronGroup
 from .references import ref_reduction
 
 RNG_FUNCS = ("gennrand_uniform", "gennrand_normal", "gennrand_exponential")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .enums import CustomUpdateVarAccess, VarAccess, access_shape
+from .enums import access_shape
 from .errors import DefinitionError
 from .code import used_names
 from .snippets import VarInit, numpy_dtype

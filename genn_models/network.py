@@ -7,7 +7,7 @@ call. While trial k runs forward, trial k-1 runs backward, so the gradient of
 trial k-1 is complete when trial k's steps end.
 """
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,7 +85,6 @@ class NetworkConfig:
     num_threads: int = None
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
-    extra: dict = field(default_factory=dict)
 
 
 class EventPropNetwork:
@@ -249,7 +248,7 @@ class EventPropNetwork:
 
     def _connect(self, name, pre, post, mean, std, het_post, backprop,
                  dropout, train):
-        api, c = self.api, self.cfg
+        api = self.api
         wu = evp_synapse(api, het_post=het_post, backprop=backprop,
                          dropout=dropout)
         post_refs = {"lambda_V_post": api.create_var_ref(post, "lambda_V"),
@@ -437,10 +436,7 @@ class EventPropNetwork:
         self._ended = True
         out = self.out.vars
         label = self._batch(out["label"].view)[:, 0]
-        if self.cfg.loss in SPIKING_LOSSES:
-            z = self._batch(out["z"].view)
-        else:
-            z = self._batch(out["z"].view)
+        z = self._batch(out["z"].view)     # -t_first/tau0 for first-spike losses
         loss = self._batch(out["loss_acc"].view).sum(axis=1)
         pred = np.argmax(z, axis=1)
         silent = z.max(axis=1) < -1e30

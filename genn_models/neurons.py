@@ -253,7 +253,6 @@ def _tau_sensitivity_part():
     dL/dtau = sum_k D_k dt_k/dtau, D_k the backward event input (RevISyn),
     dt_k/dtau = -S_V/(dV/dt) stored with the spike; S follows the reset.
     """
-    from genn_engine import VarAccess
     return Part(
         vars=[("S_m", "scalar"), ("S_s", "scalar"), ("S_I", "scalar"),
               ("dtau_m", "scalar"), ("dtau_syn", "scalar")],

@@ -8,11 +8,8 @@ from an order array, so shuffling costs no re-upload; a subclass whose
 ``training_data(p, epoch)`` returns a new training split (augmentation) has
 just that split re-uploaded before the epoch.
 """
-import json
 import math
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 

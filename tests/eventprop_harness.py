@@ -1,8 +1,8 @@
 """Run the generated EventProp models and the continuous reference side by side."""
 import numpy as np
 
-from genn_models.network import EventPropNetwork, HiddenLayer, NetworkConfig
-from tests.reference import Layer, Network, batch_loss, fd_gradient, simulate
+from genn_models.network import EventPropNetwork, NetworkConfig
+from tests.reference import Layer, Network, fd_gradient
 
 
 def engine_name(ref_name):
