@@ -85,6 +85,7 @@ class NetworkConfig:
     num_threads: int = None
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
+    spk_rec_steps: int = None      # spike recording buffer (steps); None: one trial
 
 
 class EventPropNetwork:
@@ -370,7 +371,8 @@ class EventPropNetwork:
         return self
 
     def load(self):
-        self.model.load(num_recording_timesteps=self.n_steps
+        rec_steps = max(self.cfg.spk_rec_steps or self.n_steps, self.n_steps)
+        self.model.load(num_recording_timesteps=rec_steps
                         if self.cfg.record_spikes else None)
         # ring buffers: N_max_spike entries per neuron and batch slot
         for pop in [self.inp] + self.hidden:
@@ -522,7 +524,11 @@ class EventPropNetwork:
         pop = self.populations[name]
         pop.pull_recording_buffers_from_device()
         t0 = (self.model.timestep - self.n_steps) * self.cfg.dt
-        return [(t - t0, i) for t, i in pop.spike_recording_data]
+        out = []
+        for t, i in pop.spike_recording_data:
+            keep = t >= t0 - 0.5 * self.cfg.dt     # a longer buffer holds older trials
+            out.append((t[keep] - t0, i[keep]))
+        return out
 
     # -- state -----------------------------------------------------------
     def _locate(self, name):
