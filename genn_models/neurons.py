@@ -445,7 +445,8 @@ if (fabs(t_first_prev - (trial_t - t_loc)) < 0.5 * dt) {
 
 
 def _output_tau_part(loss):
-    """Output tau gradients by forward sensitivities: dL/dtau = int dl/dV S dt."""
+    """Output tau gradients by forward sensitivities: dL/dtau = int dl/dV S dt
+    (or dL/dt_first dt_first/dtau for the first-spike losses)."""
     part = _tau_sensitivity_part()
     part.reset = ""
     part.vars = [v for v in part.vars] + [("A_m", "scalar"), ("A_s", "scalar")]
@@ -464,6 +465,16 @@ if (step >= 1) {
 """
         part.vars += [("S_m_prevstep", "scalar"), ("S_s_prevstep", "scalar")]
         part.code["forward_after"] = "S_m_prevstep = S_m; S_s_prevstep = S_s;\n"
+    elif loss in SPIKING_LOSSES:
+        # only the first spike enters the loss: A holds dt_first/dtau
+        part.reset = """
+    if (t_first < 0.0) {
+        const scalar vd0 = (I - V_thresh) / tau_m;
+        const scalar vd = fabs(vd0) > 1e-9 ? vd0 : copysign(1e-9, vd0);
+        A_m = -S_m / vd;
+        A_s = -S_s / vd;
+    }
+"""
     else:
         raise ValueError(f"TRAIN_TAU_OUTPUT is not supported with loss {loss!r}")
     if loss != "avg_xentropy":

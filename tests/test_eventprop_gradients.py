@@ -81,13 +81,15 @@ def test_hidden_tau_gradients():
     check(case, ["w_in", "w_out", "tau_m0", "tau_s0"])
 
 
-@pytest.mark.parametrize("loss", ["sum_weigh_exp", "max", "avg_xentropy"])
+@pytest.mark.parametrize("loss", ["sum_weigh_exp", "max", "avg_xentropy",
+                                  "first_spike"])
 def test_output_tau_gradients(loss):
-    w = weights()
+    w = weights(first_spike=loss.startswith("first_spike"))
     w["tau_m_out"] = np.array([20.0, 12.0])
     w["tau_s_out"] = np.array([5.0, 7.0])
     case = Case(N_IN, [HiddenLayer(N_H)], N_OUT, loss, T, DT, w, SAMPLES[:2],
-                [1, 0], out_kind="hetLI", train_tau_out=True, name="evp_grad")
+                [1, 0], out_kind="hetLI", train_tau_out=True,
+                loss_params=LOSS_PARAMS, name="evp_grad")
     check(case, ["w_out", "tau_m_out", "tau_s_out"])
 
 
