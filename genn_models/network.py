@@ -83,6 +83,7 @@ class NetworkConfig:
     seed: int = 0
     model_name: str = "eventprop"
     num_threads: int = None
+    backend: str = "cpu"           # "cpu", "single_threaded_cpu" or "genn" (real pygenn)
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
     spk_rec_steps: int = None      # spike recording buffer (steps); None: one trial
@@ -94,7 +95,8 @@ class EventPropNetwork:
     def __init__(self, cfg, api=None):
         import genn_engine
         self.cfg = cfg
-        self.api = api or genn_engine
+        self.api = api or genn_engine.get_backend(
+            "genn" if cfg.backend == "genn" else "engine")
         if cfg.loss not in LOSS_TYPES:
             raise ValueError(f"unknown loss type {cfg.loss!r}; known: "
                              f"{LOSS_TYPES}")
@@ -109,9 +111,12 @@ class EventPropNetwork:
     # -- construction ----------------------------------------------------
     def _build_model(self):
         api, c = self.api, self.cfg
-        m = api.GeNNModel(c.precision, c.model_name,
-                          **({"num_threads": c.num_threads}
-                             if c.num_threads else {}))
+        if c.backend == "genn":
+            m = api.GeNNModel(c.precision, c.model_name)
+        else:
+            m = api.GeNNModel(c.precision, c.model_name, backend=c.backend,
+                              **({"num_threads": c.num_threads}
+                                 if c.num_threads else {}))
         m.dt = c.dt
         m.batch_size = c.batch_size
         m.seed = c.seed
@@ -473,15 +478,25 @@ class EventPropNetwork:
         m.custom_update("EVP_Reset")
         for g in self.reg_groups:
             m.custom_update(g)
-        if on_step is None:
+        if on_step is None and hasattr(m, "run_steps"):
             m.run_steps(self.n_steps, step_custom_updates=self.step_updates)
         else:
             for n in range(self.n_steps):
-                m.run_steps(1, step_custom_updates=self.step_updates)
-                on_step(n)
+                self._step(m)
+                if on_step is not None:
+                    on_step(n)
         self._ended = False
         self._check_overflow()
         return prev
+
+    def _step(self, m):
+        """One time step; pygenn has no run_steps, so step and update there."""
+        if hasattr(m, "run_steps"):
+            m.run_steps(1, step_custom_updates=self.step_updates)
+            return
+        m.step_time()
+        for g in self.step_updates:
+            m.custom_update(g)
 
     def _check_overflow(self):
         total = 0

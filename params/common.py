@@ -38,7 +38,9 @@ GENERAL = _g(
     ("TIMING", True, "Whether to record timing information during a run"),
     ("CUDA_VISIBLE_DEVICES", True, "Internal GeNN switch how CUDA devices are addressed "
      "(kept for compatibility; ignored by this package)"),
-    ("BACKEND", "cpu", "(added) Code-generation backend to run the model on"),
+    ("BACKEND", "cpu", "(added) Backend: the built-in engine (\"cpu\", "
+     "\"single_threaded_cpu\") or real GeNN through pygenn (\"genn\")",
+     {"choices": ("cpu", "single_threaded_cpu", "genn")}),
     ("N_THREADS", None, "(added) Number of CPU threads for the cpu backend; None = all cores",
      {"kind": "int", "check": checks.positive}),
     ("VERBOSE", False, "(added) Whether to print progress details"),

@@ -169,6 +169,7 @@ class Simulator:
             adam_beta1=p["ADAM_BETA1"], adam_beta2=p["ADAM_BETA2"],
             adam_eps=p["ADAM_EPS"], seed=p["MODEL_SEED"] or 0,
             model_name=f"evp_{self.benchmark}", num_threads=p["N_THREADS"],
+            backend=p["BACKEND"],
             record_spikes=rec, spk_rec_steps=p["SPK_REC_STEPS"])
 
     def n_inputs(self, p):
