@@ -13,7 +13,7 @@ from params import mnist, shd, yinyang
 YINYANG_TABLE = {
     "OUT_DIR": ".", "DT_MS": 0.1, "BUILD": True, "TIMING": True,
     "TRAIN_DATA_SEED": 123, "TEST_DATA_SEED": 456, "TRIAL_MS": 30.0, "N_MAX_SPIKE": 400,
-    "N_BATCH": 32, "N_TRAIN": 32000, "N_EPOCHS": 10, "N_TEST": 800,
+    "N_BATCH": 32, "N_TRAIN": 96000, "N_EPOCHS": 10, "N_TEST": 2400,
     "NUM_HIDDEN": 200,
     "TAU_SYN": 5.0, "TAU_MEM": 20.0, "V_THRESH": 1.0, "V_RESET": 0.0, "TAU_0": 0.5,
     "TAU_1": 6.4, "ALPHA": 3e-3, "INPUT_HIDDEN_MEAN": 1.5, "INPUT_HIDDEN_STD": 0.78,
