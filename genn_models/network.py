@@ -478,25 +478,26 @@ class EventPropNetwork:
         m.custom_update("EVP_Reset")
         for g in self.reg_groups:
             m.custom_update(g)
-        if on_step is None and hasattr(m, "run_steps"):
-            m.run_steps(self.n_steps, step_custom_updates=self.step_updates)
+        if on_step is None:
+            self._advance(m, self.n_steps)
         else:
             for n in range(self.n_steps):
-                self._step(m)
-                if on_step is not None:
-                    on_step(n)
+                self._advance(m, 1)
+                on_step(n)
         self._ended = False
         self._check_overflow()
         return prev
 
-    def _step(self, m):
-        """One time step; pygenn has no run_steps, so step and update there."""
+    def _advance(self, m, n_steps):
+        """n_steps with the per-step custom updates; pygenn has no run_steps,
+        so there each step is a step_time() and the updates after it."""
         if hasattr(m, "run_steps"):
-            m.run_steps(1, step_custom_updates=self.step_updates)
+            m.run_steps(n_steps, step_custom_updates=self.step_updates)
             return
-        m.step_time()
-        for g in self.step_updates:
-            m.custom_update(g)
+        for _ in range(n_steps):
+            m.step_time()
+            for g in self.step_updates:
+                m.custom_update(g)
 
     def _check_overflow(self):
         total = 0
