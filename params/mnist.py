@@ -3,12 +3,13 @@
 Defaults follow the MNIST table of the original genn_eventprop README.
 Added keys: N_BATCH (32), N_EPOCHS (50), ETA_DECAY (1.0 = no decay), the
 learning-rate schedule keys (EMA_ALPHA1, EMA_ALPHA2, ETA_FAC,
-MIN_EPOCH_ETA_FIXED), NU_LOWER and DATA_DIR, where the four IDX files
+MIN_EPOCH_ETA_FIXED), NU_LOWER, AUGMENTATION (image shifts) and DATA_DIR, where the four IDX files
 (train-images-idx3-ubyte[.gz], ...) are read from.
 """
 
 from __future__ import annotations
 
+from . import checks
 from .base import Params, Spec, merge_specs, register
 from .common import (EXPERIMENT, GENERAL, HIDDEN_EXTRAS, LEARNING, LOSS, LR_SCHEDULE,
                      MODEL, N_TEST, N_VALIDATE, NETWORK, RECORDING)
@@ -22,6 +23,13 @@ DATA = [
          "(plain or .gz)", group="Experiment parameters"),
 ]
 
+AUGMENT = [
+    Spec("AUGMENTATION", {}, "(added) Augmentations of the training images, drawn afresh "
+         "each epoch: {\"random_shift\": x} translates each image by up to x pixels "
+         "horizontally and vertically", group="Loss types and parameters",
+         choices=("random_shift",), check=checks.augmentation),
+]
+
 RECURRENT = [
     Spec("RECURRENT", False, "Whether to include recurrent connections",
          group="Network structure"),
@@ -29,7 +37,7 @@ RECURRENT = [
 
 SPECS = register(BENCHMARK, merge_specs(
     GENERAL, EXPERIMENT, [N_VALIDATE, N_TEST], DATA, NETWORK, RECURRENT, MODEL,
-    HIDDEN_EXTRAS, LEARNING, LR_SCHEDULE, RECORDING, LOSS,
+    HIDDEN_EXTRAS, LEARNING, LR_SCHEDULE, RECORDING, LOSS, AUGMENT,
     overrides={
         "DT_MS": {"default": 1.0},
         "TRIAL_MS": {"default": 20.0},

@@ -1,14 +1,20 @@
 """MNIST from standard IDX files, latency coded (one spike per bright pixel)."""
 import numpy as np
 
-from simulators.base import Simulator
+from simulators.base import Simulator, _rng
+from simulators.datasets.augment import image_shift
 from simulators.datasets.mnist import latency_encode, load_mnist
 from simulators.datasets.splits import random_split, reduce_classes
+
+
+_STREAM_AUGMENT = 1      # keeps augmentation draws apart from shuffling
 
 
 class MNISTModel(Simulator):
     """``MNISTModel(p).train(p)`` with the IDX files in ``p["DATA_DIR"]``."""
     benchmark = "mnist"
+
+    _epoch_cache = None
 
     def n_inputs(self, p):
         return 28 * 28
@@ -34,3 +40,16 @@ class MNISTModel(Simulator):
         return {"train": full.subset(train_idx),
                 "validation": full.subset(val_idx) if n_val else None,
                 "test": test.subset(np.arange(n_test))}
+
+    def training_data(self, p, epoch):
+        """With AUGMENTATION, the training images shifted afresh each epoch,
+        seeded by (TRAIN_DATA_SEED, epoch) so a resumed run sees the same."""
+        shift = p["AUGMENTATION"].get("random_shift", 0)
+        if not shift:
+            return self.datasets["train"]
+        key = (epoch, shift, p["TRAIN_DATA_SEED"])
+        if self._epoch_cache is None or self._epoch_cache[0] != key:
+            rng = _rng(p["TRAIN_DATA_SEED"], epoch, _STREAM_AUGMENT)
+            self._epoch_cache = (key, image_shift(self.datasets["train"], shift,
+                                                  28, rng))
+        return self._epoch_cache[1]

@@ -6,6 +6,8 @@ import pytest
 from simulators.datasets import (SpikeDataset, apply_augmentation, blend, blend_dataset,
                                  id_jitter, normalise_spike_number, random_dilate,
                                  random_shift)
+from simulators.datasets.augment import image_shift
+from simulators.datasets.mnist import latency_encode
 
 
 def grid_sample(n_units=20, duration=100.0):
@@ -52,6 +54,34 @@ def test_random_shift_moves_all_units_of_a_sample_together():
     assert shifts.min() >= -15 and shifts.max() <= 15 and len(np.unique(shifts)) > 10
     # a large negative shift drops events
     assert out.counts().min() < 10
+
+
+def test_image_shift_equals_shifting_the_image():
+    """Each sample equals the latency code of its image translated by some
+    (dx, dy) in [-2, 2]^2, with pixels pushed off the image lost."""
+    rng = np.random.default_rng(4)
+    images = (rng.random((60, 7, 5)) * 300).clip(0, 255).astype(np.uint8)
+    ds = latency_encode(images, labels=np.arange(60) % 3)
+    out = image_shift(ds, 2, 5, rng=1)
+    check_valid(out, ds)
+    seen = set()
+    for s in range(len(ds)):
+        got = sorted(zip(*[a.tolist() for a in out.sample(s)]))
+        match = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                img = np.zeros_like(images[s])
+                src = images[s][max(0, -dy):7 - max(0, dy), max(0, -dx):5 - max(0, dx)]
+                img[max(0, dy):max(0, dy) + src.shape[0],
+                    max(0, dx):max(0, dx) + src.shape[1]] = src
+                ref = latency_encode(img[None])
+                if sorted(zip(*[a.tolist() for a in ref.sample(0)])) == got:
+                    match.append((dx, dy))
+        assert match, f"sample {s} is no shifted copy of its image"
+        seen.update(match)
+    assert len(seen) > 15            # the shifts vary across samples
+    with pytest.raises(ValueError, match="width"):
+        image_shift(ds, 1, 6)
 
 
 def test_random_dilate_scales_times():

@@ -17,7 +17,7 @@ import numpy as np
 
 from .spikes import SpikeDataset, lexsort, offsets_from_counts, sort_unique_events
 
-__all__ = ["random_shift", "random_dilate", "id_jitter", "ID_jitter", "blend",
+__all__ = ["random_shift", "image_shift", "random_dilate", "id_jitter", "ID_jitter", "blend",
            "blend_dataset", "normalise_spike_number", "apply_augmentation"]
 
 
@@ -50,6 +50,27 @@ def random_shift(ds: SpikeDataset, max_shift: int, rng=None) -> SpikeDataset:
     units = ds.units.astype(np.int64) + np.repeat(shift, ds.counts())
     keep = (units >= 0) & (units < ds.n_units)
     return _filtered(ds, ds.times, units, keep)
+
+
+def image_shift(ds: SpikeDataset, max_shift: int, width: int, rng=None) -> SpikeDataset:
+    """Translate each sample's image (units = row-major pixel index of rows
+    ``width`` wide) by (dx, dy), each drawn uniformly from
+    [-max_shift, max_shift]; pixels leaving the image are dropped.
+
+    The 2-D counterpart of :func:`random_shift` for image data (MNIST).
+    """
+    if ds.n_units % width:
+        raise ValueError(f"{ds.n_units} units are not rows of width {width}")
+    rng = _rng(rng)
+    m = int(max_shift)
+    height = ds.n_units // width
+    shifts = rng.integers(-m, m + 1, size=(2, len(ds)))
+    counts = ds.counts()
+    units = ds.units.astype(np.int64)
+    col = units % width + np.repeat(shifts[0], counts)
+    row = units // width + np.repeat(shifts[1], counts)
+    keep = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    return _filtered(ds, ds.times, row * width + col, keep)
 
 
 def random_dilate(ds: SpikeDataset, min_factor: float, max_factor: float, rng=None,
