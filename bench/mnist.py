@@ -1,7 +1,8 @@
 """MNIST from ../shared/data/mnist (or DATA_DIR=...): test accuracy and time per epoch.
 
     python bench/mnist.py [KEY=VALUE ...]      e.g. LOSS_TYPE=\"sum\" N_EPOCHS=20
-Prints one JSON line per epoch and a final line with the test accuracy.
+Prints one JSON line per epoch and a final line with the test accuracy of
+the last epoch's weights and of the weights of the best validation epoch.
 """
 import json
 import os
@@ -32,8 +33,13 @@ def main():
                                                if isinstance(v, (int, float))}}),
               flush=True)
     test = m.test(p)
+    best = {}
+    if p["CHECKPOINT"] and p["N_VALIDATE"]:
+        # model selection on the validation split: the best epoch's weights
+        p["LOAD_BEST"] = True
+        best = {"test_acc_best_val_epoch": m.test(p)["acc"]}
     print(json.dumps({"bench": "mnist", "loss_type": p["LOSS_TYPE"],
-                      "epochs": p["N_EPOCHS"], "test_acc": test["acc"],
+                      "epochs": p["N_EPOCHS"], "test_acc": test["acc"], **best,
                       "best_val_acc": max(r["val_acc"] for r in res["history"]),
                       "machine": f"{platform.machine()} {os.cpu_count()} cores"}))
 
