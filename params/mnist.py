@@ -3,8 +3,8 @@
 Defaults follow the MNIST table of the original genn_eventprop README.
 Added keys: N_BATCH (32), N_EPOCHS (50), ETA_DECAY (1.0 = no decay), the
 learning-rate schedule keys (EMA_ALPHA1, EMA_ALPHA2, ETA_FAC,
-MIN_EPOCH_ETA_FIXED), NU_LOWER, AUGMENTATION (image shifts) and DATA_DIR, where the four IDX files
-(train-images-idx3-ubyte[.gz], ...) are read from.
+MIN_EPOCH_ETA_FIXED), NU_LOWER, AUGMENTATION (image shifts) and DATA_DIR,
+where the four IDX files (train-images-idx3-ubyte[.gz], ...) are read from.
 """
 
 from __future__ import annotations
