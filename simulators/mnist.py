@@ -14,8 +14,6 @@ class MNISTModel(Simulator):
     """``MNISTModel(p).train(p)`` with the IDX files in ``p["DATA_DIR"]``."""
     benchmark = "mnist"
 
-    _epoch_cache = None
-
     def n_inputs(self, p):
         return 28 * 28
 
@@ -47,9 +45,5 @@ class MNISTModel(Simulator):
         shift = p["AUGMENTATION"].get("random_shift", 0)
         if not shift:
             return self.datasets["train"]
-        key = (epoch, shift, p["TRAIN_DATA_SEED"])
-        if self._epoch_cache is None or self._epoch_cache[0] != key:
-            rng = _rng(p["TRAIN_DATA_SEED"], epoch, _STREAM_AUGMENT)
-            self._epoch_cache = (key, image_shift(self.datasets["train"], shift,
-                                                  28, rng))
-        return self._epoch_cache[1]
+        rng = _rng(p["TRAIN_DATA_SEED"], epoch, _STREAM_AUGMENT)
+        return image_shift(self.datasets["train"], shift, 28, rng)
