@@ -407,7 +407,7 @@ class EventPropNetwork:
         """Per-sample time weighting of the "sum_weigh_input" loss.
 
         ``g`` has shape (n_samples, n_steps); ``g[s, n]`` weighs V of sample
-        ``s`` at t_{n+1} = (n + 1) dt (e.g. from
+        ``s`` over step n, from t_n to t_{n+1} (e.g. from
         ``genn_models.weighting.input_activity_weighting``).
         """
         if self.cfg.loss != "sum_weigh_input":

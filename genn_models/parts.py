@@ -7,8 +7,9 @@ fragments section by section, so a new variant is a new list of parts.
 from dataclasses import dataclass, field
 
 # Order in which code sections of all parts are emitted in sim_code.
-SECTIONS = ("prelude", "backward", "backward_decay", "backward_flag",
-            "forward", "forward_after")
+# "backward_source" follows the decay: loss sources integrated exactly over the step
+SECTIONS = ("prelude", "backward", "backward_decay", "backward_source",
+            "backward_flag", "forward", "forward_after")
 
 
 @dataclass

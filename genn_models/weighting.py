@@ -1,7 +1,7 @@
 """Per-sample time weightings for the "sum_weigh_input" loss (pure numpy).
 
-The loss reads z_k = (1/T) sum_n g[s, n] V_k(t_{n+1}) dt with t_{n+1} =
-(n + 1) dt: outputs count more while the sample's input is active.
+The loss reads z_k = (1/T) sum_n g[s, n] int_{t_n}^{t_{n+1}} V_k dt (g[s, n]
+weighs step n): outputs count more while the sample's input is active.
 """
 import numpy as np
 

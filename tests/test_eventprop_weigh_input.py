@@ -28,8 +28,8 @@ def weights(seed=0):
 
 
 def grid_weighting(n_steps, dt):
-    """g[s, n] = g_s(t_{n+1})."""
-    t = (np.arange(n_steps) + 1) * dt
+    """g[s, n] = g_s at the midpoint of step n."""
+    t = (np.arange(n_steps) + 0.5) * dt
     return np.stack([g(t) for g in G])
 
 
@@ -169,10 +169,11 @@ def test_input_activity_weighting_matches_direct_loop():
 
 
 def test_engine_reads_g_at_the_documented_grid_points():
-    """Step by step: forward z gains g[s, n] V(t_{n+1}) dt / T with s the
-    slot's current sample; one trial later the backward source term uses the
-    previous sample's g at the mirrored step N - 1 - n."""
-    dt, tau_m = 0.5, 20.0
+    """Step by step: forward z gains g[s, n] (int over step n of V dt) / T
+    with s the slot's current sample; one trial later the backward source
+    -dl g / T of the previous sample at the mirrored step N - 1 - n acts on
+    lambda_V as a constant over the step (exact exponential integration)."""
+    dt, tau_m, tau_s = 0.5, 20.0, 5.0
     n = net_steps(dt)
     start, end, times = to_neuron_major(SAMPLES, N_IN)
     g = input_activity_weighting(start, end, times, n, dt, 20.0)
@@ -184,7 +185,14 @@ def test_engine_reads_g_at_the_documented_grid_points():
     net.set_data(start, end, times, LABELS)
     net.set_input_weighting(g)
     net.set_order(ORDER)
-    out, alpha_m = net.out.vars, np.exp(-dt / tau_m)
+    out = net.out.vars
+    alpha_m, alpha_s = np.exp(-dt / tau_m), np.exp(-dt / tau_s)
+
+    def step_integral(v0, i0):
+        """int_0^dt V for tau_m V' = -V + I, I = i0 exp(-t/tau_s), V(0) = v0."""
+        return (v0 * tau_m * (1 - alpha_m) + i0 * tau_s / (tau_m - tau_s)
+                * (tau_m * (1 - alpha_m) - tau_s * (1 - alpha_s)))
+
     for trial in (0, 1):
         if trial:
             net.end_trial()
@@ -196,14 +204,18 @@ def test_engine_reads_g_at_the_documented_grid_points():
         now, prev = ORDER[2 * trial:2 * trial + 2], ORDER[:2]
         for k in range(n):
             z0, lv0 = out["z"].view.copy(), out["lambda_V"].view.copy()
+            v0 = out["V"].view.copy()
             net.model.run_steps(1)
-            V, z, lv = out["V"].view, out["z"].view, out["lambda_V"].view
+            V, I, z, lv = (out[x].view for x in ("V", "I", "z", "lambda_V"))
             for slot in range(2):
+                # I decays exactly over the step: its start value is I / alpha_s
+                iv = step_integral(v0[slot], I[slot] / alpha_s)
                 np.testing.assert_allclose(
-                    z[slot] - z0[slot], g[now[slot], k] * V[slot] * dt / T,
+                    z[slot] - z0[slot], g[now[slot], k] * iv / T,
                     rtol=1e-9, atol=1e-15)
                 if trial:
-                    src = dl[slot] * g[prev[slot], n - 1 - k] * dt / (T * tau_m)
-                    np.testing.assert_allclose(lv[slot], (lv0[slot] - src) * alpha_m,
-                                               rtol=1e-9, atol=1e-15)
+                    c = -dl[slot] * g[prev[slot], n - 1 - k] / T
+                    np.testing.assert_allclose(
+                        lv[slot], lv0[slot] * alpha_m + c * (1 - alpha_m),
+                        rtol=1e-9, atol=1e-15)
     assert np.abs(out["lambda_V"].view).max() > 0

@@ -420,11 +420,18 @@ def test_stepwise_trial_gives_the_readout_of_the_recorded_v(data, tmp_path):
     order[:B] = np.arange(B) + m.base["train"]
     net.set_order(order)
     state = net.state_dict()
-    _, rec = run_trial_stepwise(net, 0, [("output", "V")])
+    _, rec = run_trial_stepwise(net, 0, [("output", "V"), ("output", "I")])
     res = net.end_trial()
-    v = rec[("output", "V")]
-    t = (np.arange(100) + 1) * 1.0
-    z = np.einsum("n,nbk->bk", np.exp(-t / 100.0), v) / 100.0
+    v, i = rec[("output", "V")], rec[("output", "I")]
+    # z = (1/T) sum_n g(t_n + dt/2) int_{step n} V: V integrated exactly over
+    # each 1 ms step from its start values (I decays by alpha_s in a step)
+    tm, ts = p["TAU_MEM"], p["TAU_SYN"]
+    am, as_ = np.exp(-1.0 / tm), np.exp(-1.0 / ts)
+    i0 = i / as_
+    v0 = np.concatenate([np.zeros_like(v[:1]), v[:-1]])
+    iv = v0 * tm * (1 - am) + i0 * ts / (tm - ts) * (tm * (1 - am) - ts * (1 - as_))
+    t = np.arange(100) + 0.5
+    z = np.einsum("n,nbk->bk", np.exp(-t / 100.0), iv) / 100.0
     np.testing.assert_allclose(res["z"], z, rtol=1e-4, atol=1e-6)
     # the same trial through the default path
     net.load_state_dict(state)
