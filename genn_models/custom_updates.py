@@ -93,7 +93,9 @@ def softmax_stage(api, name, loss, stage, step=False):
             update_code=code[stage]), [n for n, _ in refs[stage]], []
     spiking = loss.startswith("first_spike")
     if spiking:
-        logit = "(t_first >= 0.0 ? -t_first / tau0 : -SCALAR_MAX)"
+        # a silent output: a logit far below any real one (end_trial reads
+        # z < -1e30 as "no spike"); written as a literal, GeNN 5 has no SCALAR_MAX
+        logit = "(t_first >= 0.0 ? -t_first / tau0 : -1.0e37)"
         expo = "(t_first >= 0.0 ? exp(-t_first / tau0 - MaxZ) : 0.0)"
     else:
         logit = "z"
@@ -107,23 +109,29 @@ def softmax_stage(api, name, loss, stage, step=False):
     elif stage == 2:
         code = f"SumExp = {expo};\n"
     else:
-        code = f"p = {expo} / SumExp;\nconst scalar y = id == label ? 1.0 : 0.0;\n"
+        # all outputs silent (an empty batch slot of the last mini-batch, or a
+        # silent trial of a first-spike loss): SumExp is 0, and 0/0 must not
+        # reach dl; empty slots (label -1) contribute no gradient
+        code = (f"p = SumExp > 0.0 ? {expo} / SumExp : 0.0;\n"
+                "const scalar y = id == label ? 1.0 : 0.0;\n"
+                "const scalar in_batch = label >= 0 ? 1.0 : 0.0;\n")
         if spiking:
             pen, dpen = {
                 "first_spike": ("alpha / ((1.01 * trial_t - t_first) * (1.01 * trial_t - t_first))",
                                 "2.0 * alpha / pow(1.01 * trial_t - t_first, 3)"),
                 "first_spike_exp": ("alpha * exp(t_first / tau1)",
                                     "alpha * exp(t_first / tau1) / tau1")}[loss]
-            code += (f"dl = ((y - p) / tau0 + y * {dpen}) / N_batch;\n"
+            code += (f"dl = in_batch * ((y - p) / tau0 + y * {dpen}) / N_batch;\n"
                      f"loss_acc = y * (-log(fmax(p, 1e-30)) + {pen});\n")
         elif loss == "avg_xentropy":
             code += ("dl = 0.0;\n"
                      "const int nst = (int) n_steps;\n"
                      "dl_buf[(batch * num_neurons + id) * 2 * nst + parity * nst + nst - 1] = "
-                     "(p_t - y) / N_batch;\n"
+                     "in_batch * (p_t - y) / N_batch;\n"
                      "loss_acc -= y * log(fmax(p_t, 1e-30)) * dt / trial_t;\n")
         else:
-            code += "dl = (p - y) / N_batch;\nloss_acc = -y * log(fmax(p, 1e-30));\n"
+            code += ("dl = in_batch * (p - y) / N_batch;\n"
+                     "loss_acc = -y * log(fmax(p, 1e-30));\n")
     candidates = ["z", "t_first", "I_first", "I_end", "label", "MaxZ",
                   "SumExp", "p", "dl", "loss_acc", "p_t", "parity"]
     used = [c for c in candidates if c in used_names(code, candidates)]

@@ -221,7 +221,10 @@ def _jump(kind, train_tau, reg):
     else:
         lines += ["    const scalar den = Ik - V_thresh;",
                   "    const scalar num = lambda_V * (Ik - V_reset) + RevISyn;"]
-    lines.append("    scalar lv = num / (fabs(den) > 1e-6 ? den : copysign(1e-6, den));")
+    # the threshold is crossed from below, so tau_m (V - threshold)' > 0; a
+    # value near 0 or below comes from the time grid (a grazing crossing) and
+    # would amplify lambda without bound: floor it
+    lines.append("    scalar lv = num / fmax(den, 0.1 * fabs(V_thresh - V_reset));")
     if train_tau:
         lines += ["    dtau_m += RevISyn * dtkm_buf[off + rp];",
                   "    dtau_syn += RevISyn * dtks_buf[off + rp];"]
@@ -484,7 +487,7 @@ const int boff = (batch * num_neurons + id) * 2 * nst;
 // steps outside the trial (run without a trial reset) touch nothing
 const bool in_trial = step >= 0 && step < nst;
 if (step >= 1 && step < nst) {
-    dl_buf[boff + parity * nst + step - 1] = (p_t - (id == label ? 1.0 : 0.0)) / N_batch;
+    dl_buf[boff + parity * nst + step - 1] = label >= 0 ? (p_t - (id == label ? 1.0 : 0.0)) / N_batch : 0.0;
     if (id == label) loss_acc -= log(fmax(p_t, 1e-30)) * dt / trial_t;
 }
 """,

@@ -99,6 +99,20 @@ def run_trial_stepwise(net, trial, pairs):
     return prev, out
 
 
+class NonFiniteGradient(FloatingPointError):
+    """A gradient became NaN or infinite; the weights were not updated with it."""
+
+
+def _check_finite(grads, split, epoch, trial):
+    """Stop before a non-finite gradient reaches the weights (and a checkpoint)."""
+    bad = [k for k, g in grads.items() if not np.all(np.isfinite(g))]
+    if bad:
+        raise NonFiniteGradient(
+            f"non-finite gradient of {bad} in epoch {epoch}, {split} mini-batch "
+            f"{trial}; the weights were not updated with it (the last checkpoint "
+            "is intact). Lower ETA, or check the data and the parameters")
+
+
 class Simulator:
     """Base of the per-benchmark simulators; subclasses supply data and network."""
     benchmark = None
@@ -281,7 +295,7 @@ class Simulator:
             if k >= 1:
                 stats.add(res, local[(k - 1) * B:k * B])
                 if learn:
-                    net.reduce_gradients()
+                    _check_finite(net.reduce_gradients(), split, epoch, k - 1)
                     net.adam_step(self.eta)
             if k < n_trials:
                 stats.add_hidden(net)

@@ -1,0 +1,148 @@
+"""SHD training on spoken words with held-out speakers (a benchmark, not a test).
+
+    python bench/shd_words.py DATA_DIR [--seeds 1,2] [--baseline-only] [KEY=VALUE ...]
+
+DATA_DIR holds shd_train.h5 / shd_test.h5 in SHD's layout, e.g. the
+spoken-words development set written by the project's data tool
+(`make_spoken_words.py OUT_DIR`: 20 words, 12 synthetic speakers, 4 of them
+only in the test file). SHD itself works the same way.
+
+Prints one JSON line per run:
+- the non-spiking floor: softmax regression on spike counts binned into 35
+  channel bands x 10 time bins (each sample's active span cut into ten),
+  fitted on the training file and tested on the test file;
+- the SNN (``SHDModel(p).train(p)``, then ``test`` of the last and of the best
+  validation epoch) for each seed, with the SHD defaults unless overridden
+  by KEY=VALUE (values as on the command line of train_scripts).
+Records: test accuracy, best validation accuracy, epochs, s/epoch (wall) and
+CPU s/epoch, load average.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+N_BANDS, N_BINS = 35, 10
+
+
+def binned_counts(ds, n_bands=N_BANDS, n_bins=N_BINS):
+    """(n_samples, n_bands * n_bins) spike counts, time bins spanning each
+    sample's first to last spike (duration-normalised), log-compressed."""
+    ids = ds.sample_ids()
+    t = ds.times.astype(np.float64)
+    first = np.full(len(ds), np.inf)
+    last = np.full(len(ds), -np.inf)
+    np.minimum.at(first, ids, t)
+    np.maximum.at(last, ids, t)
+    span = np.maximum(last - first, 1e-9)
+    tb = np.clip(((t - first[ids]) / span[ids] * n_bins).astype(np.int64), 0, n_bins - 1)
+    band = (ds.units.astype(np.int64) * n_bands) // ds.n_units
+    x = np.zeros((len(ds), n_bands * n_bins))
+    np.add.at(x, (ids, band * n_bins + tb), 1.0)
+    return np.log1p(x)
+
+
+def softmax_regression(x, y, n_classes, l2=1e-3):
+    """Multinomial logistic regression by L-BFGS; returns (W, b, mean, std)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    xs = (x - mu) / sd
+    n, d = xs.shape
+    onehot = np.eye(n_classes)[y]
+
+    def f(theta):
+        W = theta[:d * n_classes].reshape(d, n_classes)
+        b = theta[d * n_classes:]
+        z = xs @ W + b
+        lse = logsumexp(z, axis=1)
+        loss = np.mean(lse - (z * onehot).sum(axis=1)) + 0.5 * l2 * np.sum(W * W)
+        p = np.exp(z - lse[:, None])
+        g = (p - onehot) / n
+        return loss, np.concatenate([(xs.T @ g + l2 * W).ravel(), g.sum(axis=0)])
+
+    theta = np.zeros(d * n_classes + n_classes)
+    res = minimize(f, theta, jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    W = res.x[:d * n_classes].reshape(d, n_classes)
+    return W, res.x[d * n_classes:], mu, sd
+
+
+def baseline(data_dir, trial_ms):
+    from simulators.datasets import load_shd
+    tr = load_shd(data_dir, "SHD", "train", dt_ms=1.0, trial_ms=trial_ms)
+    te = load_shd(data_dir, "SHD", "test", dt_ms=1.0, trial_ms=trial_ms)
+    n_classes = int(max(tr.labels.max(), te.labels.max())) + 1
+    t0 = time.perf_counter()
+    W, b, mu, sd = softmax_regression(binned_counts(tr), tr.labels, n_classes)
+    pred = np.argmax(((binned_counts(te) - mu) / sd) @ W + b, axis=1)
+    return {"bench": "shd_words", "model": "softmax_regression_binned_counts",
+            "features": f"{N_BANDS} bands x {N_BINS} time bins",
+            "n_train": len(tr), "n_test": len(te),
+            "test_acc": round(float(np.mean(pred == te.labels)), 4),
+            "fit_s": round(time.perf_counter() - t0, 2)}
+
+
+def snn(data_dir, seed, overrides):
+    from params.shd import defaults
+    from simulators.shd import SHDModel
+    from train_scripts.cli import parse_value
+    p = defaults()
+    p.update({"DATA_DIR": data_dir, "OUT_DIR": tempfile.mkdtemp(prefix="shd_words_"),
+              "NAME": f"seed{seed}", "MODEL_SEED": seed, "N_THREADS": 1})
+    for kv in overrides:
+        k, v = kv.split("=", 1)
+        p[k] = parse_value(v)
+    m = SHDModel(p)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    hist = m.train(p)["history"]
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    last = m.test(p)
+    out = {"bench": "shd_words", "model": "snn", "seed": seed,
+           "overrides": overrides, "epochs": len(hist),
+           "n_train": hist[-1]["train_n"], "n_val": hist[-1].get("val_n", 0),
+           "train_acc": round(hist[-1]["train_acc"], 4),
+           "val_acc_best": round(max(h.get("val_acc", 0.0) for h in hist), 4),
+           "test_acc": round(last["acc"], 4),
+           "hid_rate": round(hist[-1]["train_hid0_rate"], 2),
+           "s_per_epoch": round(float(np.mean([h["time_s"] for h in hist])), 2),
+           "cpu_s_per_epoch": round(cpu / len(hist), 2),
+           "load_avg": round(os.getloadavg()[0], 2),
+           "machine": f"{platform.machine()} {os.cpu_count()} cores"}
+    if p["CHECKPOINT"] and p["N_VALIDATE"]:
+        q = dict(p)
+        q["LOAD_BEST"] = True
+        out["test_acc_best_val"] = round(m.test(q)["acc"], 4)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir")
+    ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--baseline-only", action="store_true")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    a = ap.parse_args()
+    trial = [kv.split("=", 1)[1] for kv in a.overrides if kv.startswith("TRIAL_MS=")]
+    if not a.no_baseline:
+        print(json.dumps(baseline(a.data_dir, float(trial[-1]) if trial else 1400.0)),
+              flush=True)
+    if a.baseline_only:
+        return 0
+    for s in a.seeds.split(","):
+        print(json.dumps(snn(a.data_dir, int(s), a.overrides)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
