@@ -206,7 +206,7 @@ class EventPropNetwork:
         else:
             params.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
         if c.loss == "max":
-            vars_.update(t_max=0.0, t_max_prev=0.0)
+            vars_.update(t_max=0.0, t_max_prev=0.0, f_max=0.0, f_max_prev=0.0)
         elif c.loss == "avg_xentropy":
             params["n_steps"] = self.n_steps
             vars_.update(p_t=0.0, parity=0, MaxV=0.0, SumExpV=0.0)

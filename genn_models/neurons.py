@@ -157,8 +157,19 @@ def input_neuron(api, pdrop=False, name="EVP_input"):
     trial time in ms); the trial reset picks ``order[trial * N_batch + batch]``
     and sets ``startSpike``/``endSpike`` from ``allStart``/``allEnd``.
     Input dropout removes a spike entirely (not sent, not recorded).
+
+    A spike at t_s is emitted in the first step n of the trial with
+    t_n = n dt >= t_s: n = ceil(t_s / dt), so a spike on the grid point n dt
+    is emitted in step n. Both sides are compared in whole steps, the trial's
+    step from round((t - rev_t) / dt): with t and rev_t large late in
+    training, their difference is n dt only up to rounding, and a direct
+    comparison with t_s would move on-grid spikes by a step depending on the
+    absolute time. Spike times within a relative 1e-6 of a grid point count
+    as on it (single precision stores t_s and dt to ~1e-7).
     """
-    drop_code = ("while (startSpike != endSpike && t_loc >= spikeTimes[startSpike]"
+    due = ("round((t - rev_t) / dt) >= ceil(spikeTimes[startSpike] / dt"
+           " - 1e-6 * fmax(spikeTimes[startSpike] / dt, 1.0))")
+    drop_code = (f"while (startSpike != endSpike && {due}"
                  " && gennrand_uniform() < p_drop) startSpike++;\n"
                  if pdrop else "")
     parts = [
@@ -169,7 +180,7 @@ def input_neuron(api, pdrop=False, name="EVP_input"):
              egps=[("spikeTimes", "scalar*"), ("allStart", "int*"),
                    ("allEnd", "int*"), ("order", "int*"), ("labels", "int*")],
              code={"forward": drop_code},
-             threshold="startSpike != endSpike && t - rev_t >= spikeTimes[startSpike]",
+             threshold=f"startSpike != endSpike && {due}",
              reset="    startSpike++;\n",
              trial_reset_params=["trial", "N_batch"],
              trial_reset_egps=[("allStart", "int*"), ("allEnd", "int*"),
@@ -467,12 +478,34 @@ def _loss_part(loss):
         return merge(part, _input_weighting_part()) \
             if loss == "sum_weigh_input" else part
     if loss == "max":
+        # The pulse dl/tau_m at t_max. When inputs arrive at t_max (V taken on
+        # the grid just before them) the maximum may sit on a corner of V:
+        # V'^- > 0 > V'^+. Then dz/dt_k = V'^- for the arriving spike, which
+        # the backward event of that spike collects if the fraction
+        # f = V'^- / (V'^- - V'^+) of the pulse is applied before it reads
+        # lambda_V (an arrival of weight w_j gets -w_j f dl/tau_m; summed
+        # over simultaneous arrivals, dl V'^-). f = 0 when V'^- <= 0 (a smooth
+        # maximum before the arrival), f = 1 when V'^+ >= 0 (one just after).
         return Part(
-            vars=[("z", "scalar"), ("t_max", "scalar"), ("t_max_prev", "scalar")],
+            vars=[("z", "scalar"), ("t_max", "scalar"), ("t_max_prev", "scalar"),
+                  ("f_max", "scalar"), ("f_max_prev", "scalar")],
             code={"backward": "if (fabs(t_max_prev - (trial_t - t_loc)) < 0.5 * dt) "
-                              "lambda_V -= dl / tau_m;\n",
-                  "forward_after": "if (V > z) { z = V; t_max = t_loc + dt; }\n"},
-            trial_reset={"t_max_prev": "t_max", "z": "0.0", "t_max": "0.0"})
+                              "lambda_V -= (1.0 - f_max_prev) * dl / tau_m;\n",
+                  # end of the step before: read by the arrivals' backward events
+                  "backward_source": "if (fabs(t_max_prev - (trial_t - t_loc - dt)) < 0.5 * dt) "
+                                     "lambda_V -= f_max_prev * dl / tau_m;\n",
+                  "forward_after": """
+if (fabs(t_max - t_loc) < 0.5 * dt) {
+    // the maximum is at the start of this step: tau_m V' there before and
+    // after this step's input arrived
+    const scalar vd_plus = I / alpha_s - z;
+    const scalar vd_minus = vd_plus - Isyn_trial;
+    f_max = vd_minus <= 0.0 ? 0.0 : (vd_plus >= 0.0 ? 1.0 : vd_minus / (vd_minus - vd_plus));
+}
+if (V > z) { z = V; t_max = t_loc + dt; f_max = 0.0; }
+"""},
+            trial_reset={"t_max_prev": "t_max", "f_max_prev": "f_max", "z": "0.0",
+                         "t_max": "0.0", "f_max": "0.0"})
     if loss == "avg_xentropy":
         # per-step (p - y)/N_batch of the current trial, read back in reverse:
         # memory is T x N_out for this loss only
@@ -532,14 +565,27 @@ def _output_tau_part(loss):
     elif loss == "max":
         part.code["forward_after"] = "if (V >= z) { A_m = S_m; A_s = S_s; }\n"
     elif loss == "avg_xentropy":
+        # per grid point t_step: (p - y)/N_batch as stored for the backward
+        # pass, times S there; summed over the trial in A and moved into dtau
+        # at the trial reset (with the last grid point, T), so that the
+        # gradient read after trial k+1 is trial k's, as for the weights
         part.code["backward"] = """
-if (step >= 1) {
-    const scalar dlt = (p_t - (id == label ? 1.0 : 0.0)) / N_batch * dt / trial_t;
-    dtau_m += dlt * S_m_prevstep; dtau_syn += dlt * S_s_prevstep;
+if (in_trial && step >= 1) {
+    const scalar dlt = dl_buf[boff + parity * nst + step - 1] * dt / trial_t;
+    A_m += dlt * S_m_prevstep; A_s += dlt * S_s_prevstep;
 }
 """
         part.vars += [("S_m_prevstep", "scalar"), ("S_s_prevstep", "scalar")]
         part.code["forward_after"] = "S_m_prevstep = S_m; S_s_prevstep = S_s;\n"
+        part.trial_reset_egps = [("dl_buf", "scalar*")]
+        part.trial_reset_code = """
+{
+    const int nst = (int) n_steps;
+    const scalar dl_T = dl_buf[(batch * num_neurons + id) * 2 * nst + parity * nst + nst - 1];
+    dtau_m += A_m + dl_T * S_m / n_steps;
+    dtau_syn += A_s + dl_T * S_s / n_steps;
+}
+"""
     elif loss in SPIKING_LOSSES:
         # only the first spike enters the loss: A holds dt_first/dtau
         part.reset = """

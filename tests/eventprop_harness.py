@@ -80,10 +80,13 @@ class Case:
         for k, v in w.items():
             if k.startswith("tau"):
                 net = net.with_param(k, v)
-        # the engine delivers an input spike at t_s in the step after it is
-        # emitted: the effective jump time is the next grid point
-        inputs = [[np.ceil(np.asarray(c) / self.dt - 1e-9) * self.dt + self.dt
-                   for c in s] for s in self.samples]
+        # the engine emits an input spike at t_s in step ceil(t_s/dt) (within
+        # a relative 1e-6 of a grid point counts as on it: input_neuron) and
+        # delivers it in the next step: the effective jump time is that step's
+        def jump_times(c):
+            x = np.asarray(c, float) / self.dt
+            return (np.ceil(x - 1e-6 * np.maximum(x, 1.0)) + 1.0) * self.dt
+        inputs = [[jump_times(c) for c in s] for s in self.samples]
         return net, inputs
 
     def reference_gradients(self, params, eps=1e-5):

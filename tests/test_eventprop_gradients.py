@@ -8,6 +8,7 @@ from genn_models.network import (EventPropNetwork, HiddenLayer, NetworkConfig,
 from genn_models.neurons import LOSS_TYPES
 from tests.eventprop_harness import Case, compare, engine_name, to_neuron_major
 from tests.reference import simulate
+from tests.reference.losses import output_argmax
 
 N_IN, N_H, N_OUT, T = 3, 4, 2, 20.0
 SAMPLES = [[[1.0, 6.0], [3.0], [2.0, 9.0]],
@@ -91,6 +92,68 @@ def test_output_tau_gradients(loss):
                 [1, 0], out_kind="hetLI", train_tau_out=True,
                 loss_params=LOSS_PARAMS, name="evp_grad")
     check(case, ["w_out", "tau_m_out", "tau_s_out"])
+
+
+# Both outputs reach their maximum where a hidden spike with a negative output
+# weight arrives while V is still rising (a corner of V: V'^- > 0 > V'^+):
+# h0 (w_out +3) then h1 (-5) for output 0, h2 (+3) then h3 (-5) for output 1.
+CORNER_W = {"w_in0": np.array([[9.0, 0.0, 0.5, 0.0],
+                               [0.0, 9.0, 0.0, 3.0],
+                               [0.3, 0.0, 9.5, 7.0]]),
+            "w_out": np.array([[3.0, 0.4], [-5.0, 0.3], [0.2, 3.0], [0.1, -5.0]])}
+CORNER_SAMPLE = [[1.0], [3.5], [2.0, 8.0]]
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_max_loss_at_a_corner_of_v(label):
+    """dz/dt_k = V'(t_k^-) when the maximum sits on the arrival of spike t_k."""
+    w = dict(CORNER_W)
+    w["tau_m0"] = np.array([21.0, 20.0, 19.0, 20.5])
+    w["tau_s0"] = np.array([5.0, 4.8, 5.1, 5.0])
+    case = Case(N_IN, [HiddenLayer(N_H, kind="hetLIF", train_tau=True)], N_OUT,
+                "max", T, DT, w, [CORNER_SAMPLE], [label], name="evp_grad")
+    # the reference the gradients are checked against has its maxima on corners
+    ref_net, inputs = case.reference()
+    res = simulate(ref_net, inputs[0], T)
+    t_max, _, vd_minus, vd_plus = output_argmax(res.output, T)
+    for k, pre in ((0, 1), (1, 3)):
+        assert vd_minus[k] > 0.05 and vd_plus[k] < -0.05
+        assert t_max[k] == res.hidden_spikes[0][pre][0]
+        assert CORNER_W["w_out"][pre, k] < 0
+    # without dl V'^- on the arriving spike: rel 0.8 (w_in, taus), at every dt
+    check(case, ["w_in", "w_out", "tau_m0", "tau_s0"], rel_max=0.01)
+
+
+@pytest.mark.parametrize("loss", ["avg_xentropy", "max", "sum_weigh_exp",
+                                  "first_spike"])
+def test_gradients_in_a_loop_belong_to_the_previous_trial(loss):
+    """After run_trial(k + 1) every reduced gradient, output taus included, is
+    trial k's: the one a network that ran only trial k returns."""
+    w = weights(first_spike=loss.startswith("first_spike"))
+    w["tau_m_out"] = np.array([20.0, 12.0])
+    w["tau_s_out"] = np.array([5.0, 7.0])
+    labels = [1, 0, 1]
+
+    def case(samples, labels):
+        return Case(N_IN, [HiddenLayer(N_H)], N_OUT, loss, T, 0.05, w, samples,
+                    labels, out_kind="hetLI", train_tau_out=True, batch_size=1,
+                    loss_params=LOSS_PARAMS, name="evp_loop")
+
+    singles = [case([s], [y]).engine_gradients()[0]
+               for s, y in zip(SAMPLES, labels)]
+    net = EventPropNetwork(case(SAMPLES, labels).cfg).build().load()
+    for name, v in w.items():
+        net.set(engine_name(name), v.ravel())
+    net.set_data(*to_neuron_major(SAMPLES, N_IN), labels)
+    net.set_order([0, 1, 2, -1])
+    net.run_trial(0)
+    for k in range(3):
+        net.run_trial(k + 1)
+        g = net.reduce_gradients()
+        assert np.abs(g["tau_m_out"]).max() > 0
+        for name in singles[k]:
+            np.testing.assert_allclose(g[name], singles[k][name], rtol=1e-9,
+                                       atol=1e-14, err_msg=f"trial {k} {name}")
 
 
 def test_error_shrinks_with_dt():
@@ -228,3 +291,49 @@ def test_trials_are_independent():
     net.model.timestep = 10 ** 9 + 7
     net.run_trial(3)
     np.testing.assert_allclose(net.end_trial()["z"], first["z"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["float", "double"])
+def test_input_spikes_on_the_grid_do_not_depend_on_the_absolute_time(precision):
+    """An input spike at n dt is emitted in step n of its trial, whatever the
+    model time the trial starts at (t - rev_t is n dt only up to rounding)."""
+    dt = 0.1
+    rng = np.random.default_rng(11)
+    # on grid points, as data rounded to the time step holds them
+    sample = [sorted(rng.choice(np.arange(1, 150), 12, replace=False) * dt)
+              for _ in range(N_IN)]
+    w = {"w_in0": rng.normal(1.5, 0.5, (N_IN, N_H)),
+         "w_out": rng.normal(0.5, 1.0, (N_H, N_OUT))}
+    case = Case(N_IN, [HiddenLayer(N_H, n_max_spike=100)], N_OUT, "sum", T, dt,
+                w, [sample], [1], name="evp_grid")
+    case.cfg.record_spikes = ("input", "hidden0")
+    case.cfg.precision = precision
+    case.cfg.n_max_spike_in = 100
+    net = EventPropNetwork(case.cfg).build().load()
+    for k, v in w.items():
+        net.set(k, v.ravel())
+    net.set_data(*to_neuron_major([sample], N_IN), [1])
+    net.set_order([0, -1])
+    runs = []
+    # trial starts at t = 0, 1e6 ms, at an odd step count and late (1e8 ms)
+    for start in (0, 10 ** 7, 123456789, 10 ** 9 + 7):
+        net.model.timestep = start
+        net.run_trial(0)
+        spikes = {}
+        for pop in ("input", "hidden0"):
+            t, ids = net.spikes(pop)[0]
+            spikes[pop] = (np.round(t / dt).astype(int), ids.copy())
+        net.run_trial(1)
+        runs.append((spikes, net.reduce_gradients()))
+    steps, ids = runs[0][0]["input"]
+    for c in range(N_IN):
+        want = np.round(np.array(sample[c]) / dt).astype(int)
+        np.testing.assert_array_equal(np.sort(steps[ids == c]), want)
+    assert len(runs[0][0]["hidden0"][0]) > 0
+    for spikes, g in runs[1:]:
+        for pop in ("input", "hidden0"):
+            for a, b in zip(spikes[pop], runs[0][0][pop]):
+                np.testing.assert_array_equal(a, b)
+        for k in g:
+            np.testing.assert_allclose(g[k], runs[0][1][k], rtol=1e-5,
+                                       atol=1e-9, err_msg=k)

@@ -13,10 +13,12 @@ from scipy.optimize import brentq
 try:
     from tests.reference import (Layer, Network, batch_loss, fd_gradient, simulate,
                                  trial_loss)
+    from tests.reference.losses import output_argmax, output_max
 except ImportError:  # plain `pytest` does not put the repository root on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.reference import (Layer, Network, batch_loss, fd_gradient, simulate,
                                  trial_loss)
+    from tests.reference.losses import output_argmax, output_max
 
 
 # ---------------------------------------------------------------- helpers
@@ -436,3 +438,40 @@ def test_fd_gradient_matches_hand_derivative_li():
                                    err_msg=name)
     assert batch_loss(net, [[[t0]], [[t0]]], [y, y], T, "sum") == pytest.approx(xent(z, y),
                                                                              abs=1e-14)
+
+
+def test_max_at_a_corner_moves_with_the_arrival():
+    # Two input spikes straight into one LI output: +3 at t0, -5 at t1 while V
+    # still rises. V is continuous with a corner at t1 (V'^- > 0 > V'^+), the
+    # maximum is z = V(t1) = 3 h(t1 - t0) and dz/dt1 = V'(t1^-) = 3 h'(t1 - t0)
+    # from both sides; dz/dt0 = -dz/dt1, dz/dw+ = h, dz/dw- = 0.
+    T, t0, t1, tm, ts = 30.0, 2.0, 5.0, 20.0, 5.0
+    s = t1 - t0
+    h = ts / (tm - ts) * (math.exp(-s / tm) - math.exp(-s / ts))
+    dh = ts / (tm - ts) * (math.exp(-s / ts) / ts - math.exp(-s / tm) / tm)
+
+    def z_of(times, w=(3.0, -5.0)):
+        net = Network(2, [], Layer(1, tm, ts, kind="LI"),
+                      w_out=np.array(w, dtype=float)[:, None])
+        return simulate(net, [[times[0]], [times[1]]], T).output
+
+    tr = z_of((t0, t1))
+    t_max, z, vd_minus, vd_plus = output_argmax(tr, T)
+    assert t_max[0] == t1 and z[0] == pytest.approx(3.0 * h, rel=1e-13)
+    assert output_max(tr, T)[0] == z[0]
+    assert vd_minus[0] == pytest.approx(3.0 * dh, rel=1e-12)
+    assert vd_plus[0] == pytest.approx(vd_minus[0] - 5.0 / tm, rel=1e-12)
+    assert vd_minus[0] > 0.05 and vd_plus[0] < -0.05
+    eps = 1e-6
+    zmax = lambda times, w=(3.0, -5.0): output_max(z_of(times, w), T)[0]
+    for side in (-1.0, 1.0):      # one-sided: the same slope on both sides
+        d = (zmax((t0, t1 + side * eps)) - z[0]) / (side * eps)
+        assert d == pytest.approx(vd_minus[0], rel=1e-5)
+    d0 = (zmax((t0 + eps, t1)) - zmax((t0 - eps, t1))) / (2 * eps)
+    assert d0 == pytest.approx(-vd_minus[0], rel=1e-7)
+    dwp = (zmax((t0, t1), (3.0 + eps, -5.0)) - zmax((t0, t1), (3.0 - eps, -5.0))) / (2 * eps)
+    dwm = (zmax((t0, t1), (3.0, -5.0 + eps)) - zmax((t0, t1), (3.0, -5.0 - eps))) / (2 * eps)
+    assert dwp == pytest.approx(h, rel=1e-7) and abs(dwm) < 1e-9
+    # away from a corner the maximum is stationary: V' = 0 on both sides
+    t_max, _, vd_minus, vd_plus = output_argmax(z_of((t0, t1), (3.0, 0.0)), T)
+    assert t0 < t_max[0] < T and abs(vd_minus[0]) < 1e-9 and abs(vd_plus[0]) < 1e-9

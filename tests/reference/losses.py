@@ -134,8 +134,9 @@ def output_integrals(trace, T, weight="none", g=None, g_breaks=()):
     return _adaptive_gl(integrand, a, b, p) / T
 
 
-def output_max(trace, T):
-    """max over [0, T] of V_k(t) for every output k (exact per piece)."""
+def _max_candidates(trace, T):
+    """Values (C, K) and times (C, K) of every candidate for the maximum of V_k:
+    the ends of each piece and its stationary point, where inside it."""
     a, b, p = _pieces(trace, T)
     V0, I0 = trace.seg_V[p], trace.seg_I[p]
     L = (b - a)[:, None]
@@ -144,7 +145,38 @@ def output_max(trace, T):
     inside = np.isfinite(se) & (se < L)
     Ve = v_vec(np.where(inside, se, 0.0), V0, I0, trace.tau_m, trace.tau_s, trace.d)
     cand = np.concatenate([V0, VL, np.where(inside, Ve, -np.inf)])
-    return cand.max(axis=0)
+    times = np.concatenate([np.broadcast_to(a[:, None], V0.shape),
+                            np.broadcast_to(b[:, None], VL.shape),
+                            a[:, None] + np.where(inside, se, 0.0)])
+    return cand, times
+
+
+def output_max(trace, T):
+    """max over [0, T] of V_k(t) for every output k (exact per piece)."""
+    return _max_candidates(trace, T)[0].max(axis=0)
+
+
+def output_argmax(trace, T):
+    """Where each output's maximum over [0, T] lies, and how V moves there.
+
+    Returns (t_max, z, vdot_minus, vdot_plus), arrays over outputs: the time and
+    value of the maximum and dV/dt just before and just after t_max. They differ
+    only where an input arrives at t_max (I jumps, V' jumps by w/tau_m): a corner
+    of V. With vdot_minus > 0 > vdot_plus the maximum sits on that arrival, and
+    its derivative with respect to the arrival time is vdot_minus (moving the
+    arrival later lets V rise for longer; the maximum follows it). Elsewhere the
+    maximum is a stationary point (vdot = 0) or an end of [0, T].
+    """
+    cand, times = _max_candidates(trace, T)
+    k = np.arange(cand.shape[1])
+    best = cand.argmax(axis=0)
+    t_max, z = times[best, k], cand[best, k]
+
+    def vdot(side):
+        V, I, _ = trace.state(t_max, side=side)
+        return (I[k, k] - V[k, k]) / trace.tau_m
+
+    return t_max, z, vdot("left"), vdot("right")
 
 
 def avg_xentropy(trace, T, label):
