@@ -98,3 +98,15 @@ def test_readout_only_training_lowers_the_loss(data, tmp_path):
     assert losses[-1] < losses[0] - 0.02
     assert np.all(np.diff(losses[5:]) < 0.01)
     assert test["acc"] > CHANCE + 0.1
+
+
+@pytest.mark.parametrize("loss", ["first_spike", "first_spike_exp"])
+def test_first_spike_losses_with_trained_output_taus_stay_finite(data, tmp_path, loss):
+    """96 samples in batches of 10: the last mini-batch has 4 empty slots,
+    whose outputs are all silent (a 0/0 in the softmax over spike times)."""
+    p = params(data, tmp_path, LOSS_TYPE=loss, N_BATCH=10, N_EPOCHS=2,
+               TRAIN_TAU_OUTPUT=True, **SPIKING_OUT)
+    m, hist, test = train_and_test(p)
+    for name, w in m.net.state_dict().items():
+        assert np.all(np.isfinite(w)), name
+    assert np.isfinite(test["loss"])
