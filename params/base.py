@@ -6,7 +6,8 @@ The original research code used plain dicts, so a misspelt key such as
 before) but it knows its keys: reading or writing an unknown key raises a
 :class:`UnknownParameterError` (a ``KeyError``) naming the closest valid key,
 a value of the wrong type raises ``TypeError`` and a value outside an
-enumeration raises ``ValueError``.
+enumeration, or a NaN or infinite number (anywhere in the value), raises
+``ValueError``.
 
 Each benchmark module (``params.yinyang``, ``params.mnist``, ``params.shd``)
 declares its keys as a list of :class:`Spec` objects and registers it with
@@ -23,6 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+
+from . import checks
 
 __all__ = [
     "Spec", "Params", "UnknownParameterError", "register", "specs_for",
@@ -295,6 +298,7 @@ class Params(dict):
                 f"got {type(value).__name__} {value!r}")
         if spec.normalise is not None:
             normal = spec.normalise(normal)
+        checks.finite(key, normal)      # NaN/inf would only surface mid-training
         if spec.choices is not None:
             if isinstance(normal, dict):
                 bad = [k for k in normal if k not in spec.choices]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -19,6 +20,29 @@ def non_negative(name: str, value: Any) -> None:
 def probability(name: str, value: Any) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"parameter {name!r} must lie in [0, 1], got {value!r}")
+
+
+def seed(name: str, value: Any) -> None:
+    """A model seed: 0 means "random" to GeNN, so a reproducible seed is >= 1."""
+    if not 1 <= value < 2 ** 63:
+        raise ValueError(f"parameter {name!r} must be an int in [1, 2**63) or None (a seed "
+                         f"is then drawn and recorded); got {value!r} (GeNN takes 0 to mean "
+                         "a fresh random seed, which no run could reproduce)")
+
+
+def finite(name: str, value: Any) -> None:
+    """No NaN or infinity anywhere in a value (also inside lists and dicts)."""
+    def walk(v: Any, where: str) -> None:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"parameter {where} must be finite, got {v!r}")
+        if isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                walk(x, f"{where}[{i}]")
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{where}[{k!r}]")
+
+    walk(value, repr(name))
 
 
 def _is_int(v: Any) -> bool:

@@ -27,8 +27,9 @@ def _g(group, *specs):
 
 GENERAL = _g(
     "General parameters",
-    ("NAME", "test", "A unique name for an experiment; results will be appended if a "
-     "result file with this name already exists"),
+    ("NAME", "test", "A unique name for an experiment; its files in OUT_DIR start with NAME. "
+     "A training run does not replace the files of an earlier run of the same NAME: it "
+     "resumes it with LOAD_LAST=True or replaces it with OVERWRITE=True"),
     ("DEBUG_HIDDEN_N", False, "Whether to collect and return information about the "
      "activity levels of hidden neurons"),
     ("OUT_DIR", ".", "Directory where to write results"),
@@ -53,8 +54,9 @@ EXPERIMENT = _g(
     ("TEST_DATA_SEED", 456, "Seed for the random number generator used for generating "
      "testing data", {"allow_none": True}),
     ("MODEL_SEED", None, "A separate random number seed for the random number generator that "
-     "is used during model generation, e.g. for random initial values of synapse weights",
-     {"kind": "int"}),
+     "is used during model generation, e.g. for random initial values of synapse weights; "
+     "None draws one, which is recorded in NAME.json and the checkpoints",
+     {"kind": "int", "check": checks.seed}),
     ("TRIAL_MS", 20.0, "Duration of trials in milliseconds", {"check": checks.positive}),
     ("N_MAX_SPIKE", 400, "Size of the buffer for saved spikes in number of spikes; note the "
      "buffer contains saved spikes across two trials", {"check": checks.positive}),
@@ -172,6 +174,9 @@ RECORDING = _g(
      "state) of the last and of the best epoch into OUT_DIR"),
     ("LOAD_LAST", False, "Whether to load a checkpoint from a previous run"),
     ("LOAD_BEST", False, "Whether to load a checkpoint of a best observed training stage"),
+    ("OVERWRITE", False, "(added) Whether a training run may replace the files of an earlier "
+     "run with the same NAME in OUT_DIR (results, parameters, checkpoints); without it such "
+     "a run stops with an error unless it resumes that run (LOAD_LAST)"),
     ("COLLECT_CONFUSION", False, "Whether to collect confusion matrices during training / "
      "testing"),
     ("REC_PREDICTIONS", False, "Whether to record the individual predictions during "
