@@ -8,8 +8,10 @@ from an order array, so shuffling costs no re-upload; a subclass whose
 ``training_data(p, epoch)`` returns a new training split (augmentation) has
 just that split re-uploaded before the epoch.
 """
+import contextlib
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -25,6 +27,30 @@ STRUCTURE_KEYS = (
     "TRAIN_TAU_OUTPUT", "TRAIN_W", "TRAIN_W_OUTPUT", "REG_TYPE", "AVG_SNSUM",
     "N_MAX_SPIKE", "MODEL_SEED", "PDROP_INPUT", "PDROP_HIDDEN", "REC_SPIKES",
     "N_INPUT_DELAY")
+# keys that also fix the shapes of a checkpoint's arrays (number of classes)
+SHAPE_KEYS = ("REDUCED_CLASSES", "DATASET")
+# STRUCTURE_KEYS that do not change what a trained network computes: a
+# test of a checkpoint may use other values
+TEST_FREE_KEYS = ("N_BATCH", "MODEL_SEED", "REC_SPIKES", "N_MAX_SPIKE",
+                  "PDROP_INPUT", "PDROP_HIDDEN", "TRAIN_W", "TRAIN_W_OUTPUT",
+                  "REG_TYPE", "AVG_SNSUM")
+# keys a resumed run may change without a word: where files are, how the
+# run is driven and what it records (they do not change what is learned)
+RESUME_QUIET_KEYS = frozenset((
+    "REC_SPIKES",
+    "NAME", "OUT_DIR", "DATA_DIR", "DATA_CACHE_DIR", "LOAD_LAST", "LOAD_BEST",
+    "OVERWRITE", "VERBOSE", "N_THREADS", "BUILD", "TIMING",
+    "CUDA_VISIBLE_DEVICES", "WRITE_TO_DISK", "CHECKPOINT", "TRAINING_PLOT",
+    "TRAINING_PLOT_INTERVAL", "FANCY_PLOTS", "DEBUG_HIDDEN_N",
+    "COLLECT_CONFUSION", "REC_PREDICTIONS", "REC_NEURONS",
+    "REC_NEURONS_EPOCH_TRIAL", "REC_SYNAPSES", "REC_SYNAPSES_EPOCH_TRIAL",
+    "REC_SPIKES_EPOCH_TRIAL", "W_OUTPUT_EPOCH_TRIAL", "W_REPORT_INTERVAL",
+    "W_EPOCH_INTERVAL", "TAU_OUTPUT_EPOCH_TRIAL", "SPK_REC_STEPS"))
+
+
+def draw_seed():
+    """A fresh model seed in [1, 2**31): 0 would mean "random" to GeNN."""
+    return int(np.random.SeedSequence().entropy % (2 ** 31 - 1)) + 1
 
 
 def _flag(p, key):
@@ -113,6 +139,9 @@ def _check_finite(grads, split, epoch, trial):
             "is intact). Lower ETA, or check the data and the parameters")
 
 
+_PREFIX = {"train": "train_", "validation": "val_", "test": "test_"}
+
+
 class Simulator:
     """Base of the per-benchmark simulators; subclasses supply data and network."""
     benchmark = None
@@ -122,6 +151,16 @@ class Simulator:
     def __init__(self, p):
         self.p = validate(p, self.benchmark)
         p = self.p
+        if p["MODEL_SEED"] is None:
+            # the seed this model is built with, recorded with the run; a
+            # resumed run takes the one its checkpoint was built with
+            kind = self._load_kind(p)
+            try:
+                meta = outputs.Checkpoints(p).meta(kind) if kind else None
+            except (OSError, ValueError, KeyError):
+                meta = None     # train()/test() say what is wrong with it
+            seed = (meta or {}).get("p", {}).get("MODEL_SEED")
+            p["MODEL_SEED"] = seed if seed else draw_seed()
         self.datasets = self.load_data(p)
         self.cfg = self.network_config(p)
         self.net = EventPropNetwork(self.cfg).build().load()
@@ -181,10 +220,15 @@ class Simulator:
             train_w=g("TRAIN_W", True), train_w_out=g("TRAIN_W_OUTPUT", True),
             train_tau_out=g("TRAIN_TAU_OUTPUT", False),
             adam_beta1=p["ADAM_BETA1"], adam_beta2=p["ADAM_BETA2"],
-            adam_eps=p["ADAM_EPS"], seed=p["MODEL_SEED"] or 0,
+            adam_eps=p["ADAM_EPS"], seed=self._seed(p),
             model_name=f"evp_{self.benchmark}", num_threads=p["N_THREADS"],
             backend=p["BACKEND"],
             record_spikes=rec, spk_rec_steps=p["SPK_REC_STEPS"])
+
+    def _seed(self, p):
+        """MODEL_SEED of ``p``, or the one __init__ drew when it is None."""
+        seed = p["MODEL_SEED"]
+        return self.p["MODEL_SEED"] if seed is None else seed
 
     def n_inputs(self, p):
         raise NotImplementedError
@@ -320,36 +364,101 @@ class Simulator:
 
     def test(self, p):
         """Evaluate on the test set (after LOAD_LAST / LOAD_BEST, if set)."""
-        p = validate(p, self.benchmark)
-        self._check_structure(p)
-        ckpt = outputs.Checkpoints(p)
-        if p["LOAD_LAST"] or _flag(p, "LOAD_BEST"):
-            self._restore(ckpt.load("best" if _flag(p, "LOAD_BEST") else "last"))
-        record = outputs.Recorder(p, self)
-        t0 = time.perf_counter()
-        stats = self._pass("test", p, learn=False, epoch=self.epoch,
-                           record=record)
-        out = stats.summary()
-        out["time_s"] = time.perf_counter() - t0
-        self._pass_outputs(p, out, stats, "", "test", None)
-        out["recordings"] = record.finish()
-        outputs.write_test(p, out)
+        p = self._call_params(p)
+        with self._run(p, writes=p["WRITE_TO_DISK"]):
+            kind = self._load_kind(p)
+            if kind:
+                state = outputs.Checkpoints(p).load(kind)
+                self._check_checkpoint(state, p, kind, training=False)
+                self._restore(state)
+            record = outputs.Recorder(p, self)
+            t0 = time.perf_counter()
+            stats = self._pass("test", p, learn=False, epoch=self.epoch,
+                               record=record)
+            out = stats.summary()
+            out["time_s"] = time.perf_counter() - t0
+            self._pass_outputs(p, out, stats, "", "test", None)
+            out["recordings"] = record.finish()
+            outputs.write_test(p, out)
         return out
 
-    def _train(self, p, eval_split):
+    def _call_params(self, p):
+        """``p`` validated, with the simulator's MODEL_SEED when it is None,
+        and checked against what the simulator was built with."""
         p = validate(p, self.benchmark)
+        if p["MODEL_SEED"] is None:
+            p["MODEL_SEED"] = self.p["MODEL_SEED"]
         self._check_structure(p)
-        ckpt = outputs.Checkpoints(p)
-        if p["LOAD_LAST"] or _flag(p, "LOAD_BEST"):
-            self._restore(ckpt.load("best" if _flag(p, "LOAD_BEST") else "last"))
-        else:
-            self.eta = p["ETA"]
-        log = outputs.ResultLog(p, resume=p["LOAD_LAST"])
-        confusions = outputs.ConfusionLog(p, resume=p["LOAD_LAST"])
-        record = outputs.Recorder(p, self)
+        return p
+
+    @staticmethod
+    def _load_kind(p):
+        """The checkpoint a call loads: "best" (LOAD_BEST), "last" or None."""
+        if _flag(p, "LOAD_BEST"):
+            return "best"
+        return "last" if p["LOAD_LAST"] else None
+
+    @contextlib.contextmanager
+    def _run(self, p, writes):
+        """Hold OUT_DIR/NAME.lock while a run that writes files goes on and
+        clear the temporary files that interrupted writes of NAME left."""
+        if not writes:
+            yield
+            return
+        with outputs.RunLock(p):
+            outputs.remove_stale_tmp(p)
+            yield
+
+    def _refuse_overwrite(self, p, kind):
+        """A fresh run (not LOAD_LAST) must not replace an earlier run's files."""
+        if p["LOAD_LAST"] or p["OVERWRITE"]:
+            return
+        found = outputs.existing_run_files(p)
+        if not found:
+            return
+        why = ("LOAD_BEST=True continues training from that run's best epoch "
+               "and would replace its later epochs and its last checkpoint; "
+               if kind == "best" else "")
+        raise FileExistsError(
+            f"NAME={p['NAME']!r} is already a run in {p['OUT_DIR']}: "
+            f"{', '.join(f.name for f in found)} exist and this run would "
+            f"replace them. {why}Choose another NAME, resume that run with "
+            "LOAD_LAST=True, or replace it with OVERWRITE=True")
+
+    def _train(self, p, eval_split):
+        p = self._call_params(p)
+        kind = self._load_kind(p)
+        writes = p["WRITE_TO_DISK"] or p["CHECKPOINT"]
+        with self._run(p, writes):
+            if writes:
+                self._refuse_overwrite(p, kind)
+            record = outputs.Recorder(p, self)  # checks REC_NEURONS before any file
+            ckpt = outputs.Checkpoints(p)
+            if kind:
+                state = ckpt.load(kind)
+                p = self._check_checkpoint(state, p, kind, training=True)
+                self._restore(state)
+                if p["WRITE_TO_DISK"]:
+                    outputs.truncate_epochs(p, self.epoch)
+            else:
+                self.eta = p["ETA"]
+                if writes and p["OVERWRITE"]:
+                    outputs.remove_run_files(p)
+            self._run_p = p
+            log = outputs.ResultLog(p, resume=kind is not None)
+            confusions = outputs.ConfusionLog(p, resume=kind is not None)
+            return self._epochs(p, eval_split, ckpt, log, confusions, record)
+
+    def _epochs(self, p, eval_split, ckpt, log, confusions, record):
         history = []
-        has_eval = self.datasets.get(eval_split) is not None
-        ev_prefix = "val_" if eval_split == "validation" else "test_"
+        # the best checkpoint (and the learning-rate schedule) follow the
+        # validation accuracy; the test set never chooses anything. With no
+        # validation split they follow the training accuracy (row "best_on").
+        has_val = self.datasets.get("validation") is not None
+        evals = ["validation"] if has_val else []
+        if eval_split == "test" and self.datasets.get("test") is not None:
+            evals.append("test")
+        select = "val_acc" if has_val else "train_acc"
         while self.epoch < p["N_EPOCHS"]:
             epoch = self.epoch
             t0 = time.perf_counter()
@@ -360,10 +469,10 @@ class Simulator:
             train = self._pass("train", p, learn=True, epoch=epoch, rng=rng,
                                record=record)
             row = {"epoch": epoch, **train.summary("train_")}
-            ev = None
-            if has_eval:
-                ev = self._pass(eval_split, p, learn=False, epoch=epoch)
-                row.update(ev.summary(ev_prefix))
+            evs = {}
+            for split in evals:
+                evs[split] = self._pass(split, p, learn=False, epoch=epoch)
+                row.update(evs[split].summary(_PREFIX[split]))
             row["time_s"] = time.perf_counter() - t0
             row["eta"] = self.eta
             self.epoch += 1
@@ -371,19 +480,21 @@ class Simulator:
             self.end_of_epoch(p, epoch, train, row)
             self._pass_outputs(p, row, train, "train_", "train", epoch,
                                confusions)
-            if ev is not None:
-                self._pass_outputs(p, row, ev, ev_prefix, eval_split, epoch,
+            for split, ev in evs.items():
+                self._pass_outputs(p, row, ev, _PREFIX[split], split, epoch,
                                    confusions)
+            score = row[select]
+            improved = score > self.best
+            if improved:        # before "last" is saved: it records the best
+                self.best = score
+            row["best_on"] = select
             history.append(row)
             log.write(row)
-            score = row.get("val_acc", row.get("test_acc", row["train_acc"]))
             if p["CHECKPOINT"]:
-                ckpt.save("last", self._state())
-                if score > self.best:
-                    self.best = score
-                    ckpt.save("best", self._state())
-            else:
-                self.best = max(self.best, score)
+                state = self._state()
+                ckpt.save("last", state)
+                if improved:
+                    ckpt.save("best", state)
             record.after_epoch(self, epoch)
             outputs.training_plot(p, history if not log.previous else
                                   log.previous + history)
@@ -413,14 +524,15 @@ class Simulator:
     # -- learning-rate schedule ---------------------------------------------
     def _schedule(self, p, row):
         """ETA_DECAY every epoch; with EMA_ALPHA1/2, as genn_eventprop: EMAs
-        (starting at 0) of the evaluation accuracy (the training accuracy
-        when there is no evaluation split); when the fast one is not above
+        (starting at 0) of the validation accuracy (the training accuracy
+        when there is no validation split); when the fast one is not above
         the slow one and ETA has been fixed for more than MIN_EPOCH_ETA_FIXED
-        epochs, multiply ETA by ETA_FAC."""
+        epochs, multiply ETA by ETA_FAC. (Not the test accuracy, which
+        genn_eventprop's train_test used: the test set must choose nothing.)"""
         self.eta *= (p["ETA_DECAY"] if "ETA_DECAY" in p else 1.0)
         if "EMA_ALPHA1" not in p:
             return
-        acc = row.get("val_acc", row.get("test_acc", row["train_acc"]))
+        acc = row.get("val_acc", row["train_acc"])    # never the test set
         s, epoch = self.schedule, row["epoch"]
         a1, a2 = p["EMA_ALPHA1"], p["EMA_ALPHA2"]
         s["ema1"] = a1 * (s["ema1"] or 0.0) + (1 - a1) * acc
@@ -433,11 +545,13 @@ class Simulator:
 
     # -- checkpoints ---------------------------------------------------------
     def _state(self):
+        # "p": the parameters of the run (the call's, MODEL_SEED as used)
+        p = getattr(self, "_run_p", None) or self.p
         return {"arrays": self.net.state_dict(),
                 "meta": {"epoch": self.epoch, "eta": self.eta,
                          "best": self.best, "schedule": self.schedule,
                          "timestep": int(self.net.model.timestep),
-                         "p": dict(self.p)}}
+                         "p": dict(p)}}
 
     def _restore(self, state):
         self.net.load_state_dict(state["arrays"])
@@ -448,9 +562,62 @@ class Simulator:
         self.schedule = meta["schedule"]
         self.net.model.timestep = meta["timestep"]
 
+    def _check_checkpoint(self, state, p, kind, training):
+        """Compare the parameters a checkpoint was trained with (meta "p")
+        with this call's: a different network (STRUCTURE_KEYS, SHAPE_KEYS,
+        array shapes) cannot continue from it: ValueError naming each key
+        and array (a test only on the keys that change what the network
+        computes). When training, other changed keys (ETA, N_EPOCHS, ...)
+        are used as given, with a warning, except ETA: the checkpoint's
+        learning rate (ETA as scheduled so far) goes on, and the returned
+        parameters (written to NAME.json) hold the checkpoint's ETA."""
+        old = state["meta"].get("p") or {}
+        name = f"the {kind} checkpoint of NAME={p['NAME']!r}"
+        free = RESUME_QUIET_KEYS if training else TEST_FREE_KEYS
+        struct = [k for k in STRUCTURE_KEYS + SHAPE_KEYS if k not in free]
+        bad = [f"{k}: {old[k]!r} in the checkpoint, {p[k]!r} now"
+               for k in struct if k in old and k in p and old[k] != p[k]
+               and not (k == "MODEL_SEED" and not old[k])]   # was random
+        have = {k: np.shape(v) for k, v in self.net.state_dict().items()}
+        got = {k: np.shape(v) for k, v in state["arrays"].items()}
+        bad += [f"array {k}: shape {got[k]} in the checkpoint, {have[k]} now"
+                for k in have if k in got and got[k] != have[k]]
+        bad += [f"array {k}: not in the checkpoint" for k in have if k not in got]
+        bad += [f"array {k}: in the checkpoint, not in this network"
+                for k in got if k not in have]
+        if bad:
+            raise ValueError(
+                f"{name} is of another network than these parameters "
+                "describe:\n  " + "\n  ".join(bad) + "\nUse the parameters "
+                "it was trained with (its NAME.json), or train a new run "
+                "under another NAME")
+        if not training:
+            return p
+        changed = [k for k in p if k in old and k not in struct
+                   and k not in RESUME_QUIET_KEYS and old[k] != p[k]]
+        if not changed:
+            return p
+        lines = []
+        for k in changed:
+            if k == "ETA":
+                lines.append(
+                    f"ETA: {old[k]!r} in the checkpoint, {p[k]!r} now; the "
+                    f"checkpoint's scheduled learning rate {state['meta']['eta']!r}"
+                    f" is used (NAME.json records ETA={old[k]!r})")
+            else:
+                lines.append(f"{k}: {old[k]!r} in the checkpoint, {p[k]!r} "
+                             f"now; {p[k]!r} is used")
+        warnings.warn(f"resuming from {name} with other parameters:\n  "
+                      + "\n  ".join(lines), stacklevel=4)
+        if "ETA" in changed:
+            p = p.copy()
+            p["ETA"] = old["ETA"]
+        return p
+
     def _check_structure(self, p):
         keys = STRUCTURE_KEYS + tuple(self.data_keys)
-        diff = [k for k in keys if k in p and p[k] != self.p[k]]
+        diff = [k for k in keys if k in p and p[k] != self.p[k]
+                and not (k == "MODEL_SEED" and p[k] is None)]
         if diff:
             raise ValueError(f"{diff} differ from the parameters this "
                              f"simulator was built with; build a new "

@@ -1,9 +1,13 @@
 """What a training run leaves behind: statistics, result files, checkpoints,
 recordings and plots. Files are CSV/JSON/NPZ that pandas and numpy read."""
 import csv
+import io
 import json
 import os
+import socket
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +23,226 @@ def _atomic_write(path, write):
     """Write through a temporary file and rename, so a crash never leaves half a file."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_text_atomic(path, text, newline=None):
+    def write(tmp):
+        with open(tmp, "w", newline=newline) as f:
+            f.write(text)
+    _atomic_write(path, write)
+
+
+# -- one run per NAME ---------------------------------------------------------
+
+# the files that make up a training run: a new run must not write into these
+# unless it resumes that run (LOAD_LAST) or replaces it (OVERWRITE)
+RUN_FILES = ("_results.csv", "_results.txt", ".json", "_checkpoint_last.npz",
+             "_checkpoint_best.npz")
+# replaced with the run (OVERWRITE=True): the above and what belongs to them
+_SPLITS = ("train", "validation", "test")
+REPLACED_FILES = RUN_FILES + ("_test.json",) + tuple(
+    f"_{kind}_{split}_epochs.{ext}" for split in _SPLITS
+    for kind, ext in (("confusion", "npy"), ("predictions", "csv")))
+
+
+def _path(p, suffix):
+    """OUT_DIR/NAME+suffix without creating OUT_DIR."""
+    return Path(p["OUT_DIR"]) / f"{p['NAME']}{suffix}"
+
+
+def existing_run_files(p):
+    """The files of an earlier run of this NAME that are present in OUT_DIR."""
+    return [path for path in (_path(p, s) for s in RUN_FILES) if path.exists()]
+
+
+def remove_run_files(p):
+    """OVERWRITE=True: delete the earlier run's files, so none of them mixes
+    with the new run (the text log is appended to, checkpoints would stay)."""
+    for s in REPLACED_FILES:
+        _path(p, s).unlink(missing_ok=True)
+
+
+def pid_alive(pid):
+    """Whether process ``pid`` exists on this machine (zombies count as gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # someone else's process
+        return True
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def remove_stale_tmp(p):
+    """Delete temporary files ``.NAME....{pid}.tmp`` that an interrupted
+    _atomic_write of this NAME left in OUT_DIR (only those whose process is
+    gone: a live one may still be renaming its file). Returns them."""
+    d = Path(p["OUT_DIR"])
+    if not d.is_dir():
+        return []
+    name = p["NAME"]
+    gone = []
+    for f in d.iterdir():
+        if not (f.name.startswith(f".{name}") and f.name.endswith(".tmp")):
+            continue
+        rest = f.name[len(name) + 1:]
+        parts = f.name.rsplit(".", 2)
+        if not rest.startswith(("_", ".")) or len(parts) != 3 \
+                or not parts[1].isdigit():
+            continue
+        if not pid_alive(int(parts[1])):
+            f.unlink(missing_ok=True)
+            gone.append(f)
+    return gone
+
+
+class RunLockedError(RuntimeError):
+    """Another live run writes the files of this NAME in this OUT_DIR."""
+
+
+class RunLock:
+    """OUT_DIR/NAME.lock for the time of a run, so two live runs of one NAME
+    cannot write into each other's files.
+
+    The file is created with O_CREAT|O_EXCL and holds "pid host". A lock of a
+    process that is no longer running (on this host) is stale: it is taken
+    over with a warning. A lock of a live process, or of another host (whose
+    processes cannot be checked), raises RunLockedError. Use as a context
+    manager: the lock goes at the end of the run, also on an exception.
+    """
+
+    def __init__(self, p):
+        self.p = p
+        self.path = None
+
+    def _holder(self, path):
+        """(pid, host) from a lock file; None when unreadable or empty."""
+        try:
+            text = path.read_text().split()
+            return int(text[0]), (text[1] if len(text) > 1 else "")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def acquire(self):
+        path = _out(self.p, ".lock")
+        me = socket.gethostname()
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder(path)
+                if holder is None:
+                    try:    # being written right now, or left empty by a crash
+                        young = time.time() - path.stat().st_mtime < 10.0
+                    except FileNotFoundError:
+                        continue
+                    if young:
+                        raise RunLockedError(
+                            f"{path} is being created by another run of "
+                            f"NAME={self.p['NAME']!r}; choose another NAME or "
+                            "wait for that run to end") from None
+                    what = "an empty lock file"
+                else:
+                    pid, host = holder
+                    if host and host != me:
+                        raise RunLockedError(
+                            f"{path}: a run of NAME={self.p['NAME']!r} by "
+                            f"process {pid} on host {host!r} writes into "
+                            f"{self.p['OUT_DIR']}; choose another NAME, or, if "
+                            f"no such run is active on {host!r}, delete the "
+                            "lock file") from None
+                    if pid_alive(pid):
+                        raise RunLockedError(
+                            f"{path}: process {pid} is running with NAME="
+                            f"{self.p['NAME']!r} in {self.p['OUT_DIR']} and "
+                            "writes these files; choose another NAME or wait "
+                            "for that run to end") from None
+                    what = f"the lock of process {pid}, which is no longer running"
+                warnings.warn(f"taking over the stale lock {path} ({what})",
+                              stacklevel=3)
+                path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()} {me}\n")
+            self.path = path
+            return self
+        raise RunLockedError(f"could not take {path}: other runs of NAME="
+                             f"{self.p['NAME']!r} keep taking it")
+
+    def release(self):
+        path, self.path = self.path, None
+        if path is not None and self._holder(path) == (os.getpid(),
+                                                       socket.gethostname()):
+            path.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+def _epoch_of(text):
+    try:
+        return int(float(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def _truncate_csv(path, epoch, column="epoch"):
+    """Drop the rows of ``epoch`` and later from a CSV with an epoch column
+    (rewritten atomically; rows whose epoch cannot be read are kept)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or column not in rows[0]:
+        return
+    c = rows[0].index(column)
+    keep = [rows[0]] + [r for r in rows[1:] if len(r) <= c
+                        or _epoch_of(r[c]) is None or _epoch_of(r[c]) < epoch]
+    if len(keep) == len(rows):
+        return
+    buf = io.StringIO()
+    csv.writer(buf).writerows(keep)
+    _write_text_atomic(path, buf.getvalue(), newline="")
+
+
+def _truncate_txt(path, epoch):
+    """The same for NAME_results.txt (epoch first on each row, '#' headers)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    keep = [ln for ln in lines if ln.startswith("#") or not ln.strip()
+            or _epoch_of(ln.split()[0]) is None or _epoch_of(ln.split()[0]) < epoch]
+    if len(keep) != len(lines):
+        _write_text_atomic(path, "".join(keep))
+
+
+def truncate_epochs(p, epoch):
+    """On resuming at ``epoch`` (the checkpoint's count of finished epochs):
+    drop what a run wrote for epochs >= ``epoch`` after that checkpoint was
+    saved (a crash between the result row and the checkpoint), so that the
+    resumed epochs are not there twice."""
+    _truncate_csv(_path(p, "_results.csv"), epoch)
+    _truncate_txt(_path(p, "_results.txt"), epoch)
+    for split in _SPLITS:
+        _truncate_csv(_path(p, f"_predictions_{split}_epochs.csv"), epoch)
 
 
 def _save_npy(path, arr):
@@ -123,7 +345,9 @@ class PassStats:
 
 
 class ResultLog:
-    """One row per epoch in NAME_results.txt (appended) and NAME_results.csv."""
+    """One row per epoch in NAME_results.txt and NAME_results.csv (appended
+    to when resuming; a fresh run starts both anew) and the run's parameters
+    in NAME.json."""
 
     def __init__(self, p, resume=False):
         self.p = p
@@ -136,24 +360,43 @@ class ResultLog:
         if resume and self.csv.exists():
             import pandas as pd
             self.previous = pd.read_csv(self.csv).to_dict("records")
-        elif self.csv.exists():
-            self.csv.unlink()
-        _atomic_write(_out(p, ".json"),
-                      lambda f: f.write_text(json.dumps(dict(p), indent=1)))
+        elif not resume:
+            self.csv.unlink(missing_ok=True)
+            self.txt.unlink(missing_ok=True)
+        _write_text_atomic(_out(p, ".json"), json.dumps(dict(p), indent=1))
 
     def write(self, row):
         if not self.on:
             return
         scalars = {k: v for k, v in row.items() if np.isscalar(v)}
-        new = not self.csv.exists()
-        with open(self.csv, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(scalars))
-            if new:
-                w.writeheader()
-            w.writerow(scalars)
+        header = None
+        if self.csv.exists():
+            with open(self.csv, newline="") as f:
+                header = next(csv.reader(f), None)
+        if header is None or header == list(scalars):
+            with open(self.csv, "a", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(scalars))
+                if header is None:
+                    w.writeheader()
+                w.writerow(scalars)
+        else:   # other columns than the rows so far (e.g. a resumed run)
+            with open(self.csv, newline="") as f:
+                rows = list(csv.DictReader(f))
+            cols = header + [k for k in scalars if k not in header]
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=cols)
+            w.writeheader()
+            w.writerows(rows + [scalars])
+            _write_text_atomic(self.csv, buf.getvalue(), newline="")
+        head = "# " + " ".join(scalars) + "\n"
+        last_head = None
+        if self.txt.exists():
+            last_head = next((ln for ln in reversed(
+                self.txt.read_text().splitlines(keepends=True))
+                if ln.startswith("# ")), None)
         with open(self.txt, "a") as f:
-            if f.tell() == 0:
-                f.write("# " + " ".join(scalars) + "\n")
+            if last_head != head:
+                f.write(head)
             f.write(" ".join(f"{v:.6g}" if isinstance(v, float) else str(v)
                              for v in scalars.values()) + "\n")
 
@@ -188,6 +431,14 @@ class Checkpoints:
             meta = json.loads(str(z["__meta__"]))
         arrays["adam_t"] = int(arrays["adam_t"])
         return {"arrays": arrays, "meta": meta}
+
+    def meta(self, kind):
+        """The meta record of a checkpoint (without its arrays); None if absent."""
+        path = _path(self.p, f"_checkpoint_{kind}.npz")
+        if not path.exists():
+            return None
+        with np.load(path) as z:
+            return json.loads(str(z["__meta__"]))
 
 
 class Recorder:
@@ -374,8 +625,7 @@ def write_test(p, out):
     if not p["WRITE_TO_DISK"]:
         return
     scalars = {k: v for k, v in out.items() if np.isscalar(v)}
-    _atomic_write(_out(p, "_test.json"),
-                  lambda f: f.write_text(json.dumps(scalars, indent=1)))
+    _write_text_atomic(_out(p, "_test.json"), json.dumps(scalars, indent=1))
 
 
 def _pyplot():
