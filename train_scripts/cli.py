@@ -47,8 +47,18 @@ def run(defaults, model_class, argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     p["VERBOSE"] = True
-    model = model_class(p)
-    result = getattr(model, mode)(p)
+    from simulators.base import NonFiniteGradient
+    from simulators.outputs import RunLockedError
+    try:
+        model = model_class(p)
+        result = getattr(model, mode)(p)
+    except (FileExistsError, RunLockedError, FileNotFoundError) as e:
+        # an earlier run with this NAME, a live run, missing data: say it plainly
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except NonFiniteGradient as e:
+        print(f"error: training diverged: {e}", file=sys.stderr)
+        return 3
     if mode == "test":
         print(f"test accuracy {result['acc']:.4f} loss {result['loss']:.4f}")
         return 0
