@@ -132,7 +132,7 @@ def main():
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     trial = [kv.split("=", 1)[1] for kv in a.overrides if kv.startswith("TRIAL_MS=")]
     if not a.no_baseline:
         print(json.dumps(baseline(a.data_dir, float(trial[-1]) if trial else 1400.0)),
