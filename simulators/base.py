@@ -142,6 +142,18 @@ def _check_finite(grads, split, epoch, trial):
 _PREFIX = {"train": "train_", "validation": "val_", "test": "test_"}
 
 
+def _warn_silent(stats, epoch):
+    """A hidden layer without a spike in a whole training epoch passes no
+    gradient (EventProp's gradients flow through spikes): say so."""
+    for layer in range(len(stats.spike_sum)):
+        if stats.n and stats.silent(layer).all():
+            warnings.warn(
+                f"hidden layer {layer} did not spike in training epoch {epoch}: no "
+                "gradient reaches it or the layers below; raise its input weights "
+                "(INPUT_HIDDEN_MEAN / HIDDEN_HIDDENFWD_MEAN), lower ETA, or use "
+                "REWIRE_SILENT / REWIRE_LIFT", RuntimeWarning, stacklevel=3)
+
+
 class Simulator:
     """Base of the per-benchmark simulators; subclasses supply data and network."""
     benchmark = None
@@ -469,6 +481,7 @@ class Simulator:
             train = self._pass("train", p, learn=True, epoch=epoch, rng=rng,
                                record=record)
             row = {"epoch": epoch, **train.summary("train_")}
+            _warn_silent(train, epoch)
             evs = {}
             for split in evals:
                 evs[split] = self._pass(split, p, learn=False, epoch=epoch)

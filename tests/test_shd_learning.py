@@ -110,3 +110,10 @@ def test_first_spike_losses_with_trained_output_taus_stay_finite(data, tmp_path,
     for name, w in m.net.state_dict().items():
         assert np.all(np.isfinite(w)), name
     assert np.isfinite(test["loss"])
+
+
+def test_a_silent_hidden_layer_is_reported(data, tmp_path):
+    p = params(data, tmp_path, INPUT_HIDDEN_MEAN=0.0, INPUT_HIDDEN_STD=0.0,
+               N_EPOCHS=1)
+    with pytest.warns(RuntimeWarning, match="hidden layer 0 did not spike"):
+        SHDModel(p, n_channels=N_CH).train(p)
