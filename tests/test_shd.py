@@ -7,7 +7,6 @@ Trials are 100 ms at 1 ms steps.
 """
 import json
 
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +15,7 @@ from params.shd import defaults
 from simulators.base import neuron_major, run_trial_stepwise
 from simulators.datasets import SpikeDataset
 from simulators.shd import SHDModel, add_input_delays
+from tests.shd_files import write_padded, write_vlen
 
 pytestmark = pytest.mark.filterwarnings("ignore:N_TRAIN=")
 
@@ -45,35 +45,6 @@ def make_samples(n_per, seed, speakers=SPEAKERS, trial_s=0.1):
                 labels.append(c)
                 spk.append(s)
     return samples, np.array(labels), np.array(spk)
-
-
-def write_vlen(path, samples, labels, speakers):
-    with h5py.File(path, "w") as f:
-        t = f.create_dataset("spikes/times", (len(samples),),
-                             dtype=h5py.vlen_dtype(np.float64))
-        u = f.create_dataset("spikes/units", (len(samples),),
-                             dtype=h5py.vlen_dtype(np.uint16))
-        for i, (ti, ui) in enumerate(samples):
-            t[i] = ti
-            u[i] = ui
-        f["labels"] = labels.astype(np.uint8)
-        if speakers is not None:
-            f["extra/speaker"] = speakers.astype(np.uint8)
-
-
-def write_padded(path, samples, labels, speakers):
-    m = max(len(t) for t, _ in samples) + 3
-    times = np.full((len(samples), m), np.nan)
-    units = np.full((len(samples), m), -1, np.int32)
-    for i, (ti, ui) in enumerate(samples):
-        times[i, :len(ti)] = ti
-        units[i, :len(ui)] = ui
-    with h5py.File(path, "w") as f:
-        f["spikes/times"] = times
-        f["spikes/units"] = units
-        f["labels"] = labels
-        if speakers is not None:
-            f["extra/speaker"] = speakers
 
 
 @pytest.fixture(scope="module")

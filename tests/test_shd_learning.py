@@ -12,7 +12,8 @@ import pytest
 
 from params.shd import defaults
 from simulators.shd import SHDModel
-from tests.timing_task import N_CH, N_CLASSES, make_samples, write_shd
+from tests.shd_files import write_vlen
+from tests.timing_task import N_CH, N_CLASSES, make_samples
 
 pytestmark = pytest.mark.filterwarnings("ignore:N_TRAIN=")
 
@@ -22,8 +23,8 @@ CHANCE = 1.0 / N_CLASSES
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     d = tmp_path_factory.mktemp("timing_task")
-    write_shd(d / "shd_train.h5", *make_samples(6, seed=0))
-    write_shd(d / "shd_test.h5", *make_samples(4, seed=1))
+    write_vlen(d / "shd_train.h5", *make_samples(6, seed=0))
+    write_vlen(d / "shd_test.h5", *make_samples(4, seed=1))
     return d
 
 

@@ -7,7 +7,6 @@ class, so spike counts carry no class information: the classes differ in
 which blocks are active together (and when). Speakers stretch time and move
 the onset; every sample has noise spikes on all channels.
 """
-import h5py
 import numpy as np
 
 N_CH = 40
@@ -44,17 +43,3 @@ def make_samples(n_per, seed, n_speakers=4, trial_s=1.0, rate_hz=40.0, noise=30)
                 spk.append(s)
     return samples, np.array(labels), np.array(spk)
 
-
-def write_shd(path, samples, labels, speakers):
-    """SHD's HDF5 layout: spikes/times (s), spikes/units, labels, extra/speaker."""
-    with h5py.File(path, "w") as f:
-        t = f.create_dataset("spikes/times", (len(samples),),
-                             dtype=h5py.vlen_dtype(np.float64))
-        u = f.create_dataset("spikes/units", (len(samples),),
-                             dtype=h5py.vlen_dtype(np.uint16))
-        for i, (ti, ui) in enumerate(samples):
-            o = np.argsort(ti, kind="stable")
-            t[i] = ti[o]
-            u[i] = ui[o]
-        f["labels"] = labels.astype(np.uint8)
-        f["extra/speaker"] = speakers.astype(np.uint8)
