@@ -16,9 +16,11 @@ RNG_FUNCS = ("gennrand_uniform", "gennrand_normal", "gennrand_exponential")
 class Function:
     """One generated C++ function: declarations are collected, then the body."""
 
-    def __init__(self, gen, signature):
+    def __init__(self, gen, name, kind):
         self.gen = gen
-        self.signature = signature
+        self.name = name
+        self.kind = kind            # what the target makes of it (see targets)
+        self.signature = gen.target.signature(name, kind)
         self.decls = {}
         self.body = []
 
@@ -44,6 +46,15 @@ class Function:
         lines += ["    " + line for line in self.body]
         lines.append("}")
         return "\n".join(lines)
+
+
+class Connectivity:
+    """A synapse group's matrix as loops see it: dense, or CSR rows."""
+
+    def __init__(self, dense, n_pre, n_post, n_syn):
+        self.dense, self.n_pre, self.n_post, self.n_syn = \
+            dense, n_pre, n_post, n_syn
+        self.row = self.ind = self.pre_ind = None   # CSR pointer names
 
 
 class Generator:
@@ -130,34 +141,20 @@ class Generator:
     # -- whole model ----------------------------------------------------
     def generate(self):
         m = self.m
-        step_calls = []
+        step_fns = []
         for sg in m.synapse_groups.values():
-            fn = self.synapse_update(sg)
-            if fn is not None:
-                step_calls.append(fn)
+            step_fns += self.synapse_update(sg)
         for pop in m.neuron_populations.values():
-            step_calls.append(self.neuron_update(pop))
-        batch_table, cu_cases = [], []
+            step_fns.append(self.neuron_update(pop))
         self.cu_kinds = {}
+        cus = []
+        n_batch = 0
         for k, cu in enumerate(m.custom_updates.values()):
-            kind, name = self.custom_update(cu, k)
-            self.cu_kinds[cu.name] = (k, kind, len(batch_table))
-            if kind == "per_batch":
-                batch_table.append(name)
-                cu_cases.append(
-                    f"    case {k}: {{\n"
-                    f"        #pragma omp parallel for num_threads(n_threads)\n"
-                    f"        for (int bi = 0; bi < (int)BATCH; bi++) "
-                    f"{name}((unsigned)bi, timestep, t);\n        break; }}")
-            else:
-                cu_cases.append(f"    case {k}: {name}(n_threads, timestep, t);"
-                                " break;")
-        parts = [self.target.prelude(self.prec, self.B)]
-        parts += [f.text() for f in self.functions]
-        parts.append(self.target.entry_points(
-            [f"{c}(b, timestep, t);" for c in step_calls], batch_table,
-            cu_cases))
-        return "\n\n".join(parts) + "\n"
+            kind, fn = self.custom_update(cu, k)
+            self.cu_kinds[cu.name] = (k, kind, n_batch)
+            n_batch += kind == "per_batch"
+            cus.append((k, kind, fn))
+        return self.target.assemble(self, step_fns, cus)
 
     # -- neurons --------------------------------------------------------
     def var_symbols(self, fn, env, variables, local_prefix, b="b", i="i",
@@ -180,24 +177,25 @@ class Generator:
 
     def neuron_update(self, pop):
         name = f"neuron_update_{pop.name}"
-        fn = Function(self, f"static inline void {name}(const unsigned b, "
-                            "const uint64_t timestep, const double t)")
+        fn = Function(self, name, "neuron")
         self.functions.append(fn)
         model = pop.model
         N = pop.num_neurons
+        # per batch slot: ``setup`` declares, ``resets`` clear the spike
+        # lists and this step's recording row before any neuron runs
         spk_cnt, spk = fn.ptr(pop.spk_cnt), fn.ptr(pop.spk)
-        fn.body.append(f"{spk_cnt}[b] = 0;")
+        setup, resets = [], [f"{spk_cnt}[b] = 0;"]
         for sg in pop.out_syn:
             if sg.wu.model.code.get("pre_event_threshold_condition_code"):
-                fn.body.append(f"{fn.ptr(sg.ev_cnt)}[b] = 0;")
+                resets.append(f"{fn.ptr(sg.ev_cnt)}[b] = 0;")
         rec = None
         if pop.spike_recording_enabled:
             rec = fn.ptr(f"{pop.name}_rec", "uint32_t")
             W = pop.rec_words
-            fn.body.append(f"uint32_t* {self.target.restrict} rec = {rec} + "
-                           f"((size_t)(timestep % g_rec_steps) * BATCH + b) "
-                           f"* {W};")
-            fn.body.append(f"std::memset(rec, 0, {W} * sizeof(uint32_t));")
+            setup.append(f"uint32_t* {self.target.restrict} rec = {rec} + "
+                         f"((size_t)(timestep % g_rec_steps) * BATCH + b) "
+                         f"* {W};")
+            resets.append(f"for (unsigned w = 0; w < {W}u; w++) rec[w] = 0;")
         body = []
         env = self.common_env(fn, pop, [("", model)])
         env["id"] = Symbol("i", kind="builtin", type="unsigned int")
@@ -239,16 +237,20 @@ class Generator:
                 "pre_event_threshold_condition_code"), expression=True)
             ev_cnt, ev = fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)
             body.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
-                        f"{ev_cnt}[b]++] = (uint32_t)i; }}")
+                        f"{self.target.append_slot(f'{ev_cnt}[b]')}] = "
+                        "(uint32_t)i; }")
         thresh = model.code.get("threshold_condition_code")
         if thresh:
             expr, _ = self.block(thresh, env, Where(
                 model.class_name, pop.name, "threshold_condition_code"),
                 expression=True)
             body.append(f"if ({expr}) {{")
-            inner = [f"{spk}[(size_t)b * {N} + {spk_cnt}[b]++] = (uint32_t)i;"]
+            inner = [f"{spk}[(size_t)b * {N} + "
+                     f"{self.target.append_slot(f'{spk_cnt}[b]')}] = "
+                     "(uint32_t)i;"]
             if rec:
-                inner.append("rec[i / 32] |= 1u << (i % 32);")
+                inner.append(self.target.set_bit("rec[i / 32]",
+                                                 "1u << (i % 32)"))
             self.emit_code(inner, model.code.get("reset_code"), env, Where(
                 model.class_name, pop.name, "reset_code"),
                 rng=("_rng_r", pop, "reset_code", "i"))
@@ -259,8 +261,8 @@ class Generator:
             raise DefinitionError("reset_code without threshold_condition_code",
                                   model=model.class_name, population=pop.name)
         body += writeback
-        fn.body += self.target.serial_for("i", N, body)
-        return name
+        self.target.neuron_loop(fn, N, setup, resets, body)
+        return fn
 
     def neuron_vars_written(self, pop):
         """Variables of ``pop`` that any code running in its update may assign."""
@@ -388,84 +390,81 @@ class Generator:
         self.wu_pre_symbols(fn, sg, env, None, False)
         self.wu_post_symbols(fn, sg, env, None, False)
         in_syn = fn.ptr(sg.in_syn)
+        acc = self.target.accumulate
         env["addToPost"] = _Lambda(
             "_addToPost", f"auto _addToPost = [&](scalar x) {{ "
-                          f"{in_syn}[{sg.in_syn.index('b', 'j')}] += x; }};")
+                          + acc(f"{in_syn}[{sg.in_syn.index('b', 'j')}]", "x")
+                          + " };")
         if sg.uses_add_to_pre:
             rev = fn.ptr(sg.rev_in_syn)
             env["addToPre"] = _Lambda(
                 "_addToPre", f"auto _addToPre = [&](scalar x) {{ "
-                             f"{rev}[{sg.rev_in_syn.index('b', 'i')}] += x; }};")
+                             + acc(f"{rev}[{sg.rev_in_syn.index('b', 'i')}]",
+                                   "x") + " };")
         return env
 
-    def row_loop(self, fn, sg, body):
-        """Loop over the postsynaptic targets of presynaptic neuron i."""
-        if sg.dense:
-            Npost = sg.trg.num_neurons
-            return self.target.serial_for(
-                "j", Npost, [f"const size_t syn = (size_t)i * {Npost} + j;"]
-                + body)
-        row = fn.ptr(f"{sg.name}_rowStart", "uint32_t")
-        ind = fn.ptr(f"{sg.name}_ind", "uint32_t")
-        return self.target.serial_for(
-            "syn", f"{row}[i + 1]", [f"const size_t j = {ind}[syn];"] + body,
-            start=f"{row}[i]")
+    def connectivity(self, fn, sg):
+        """What a target needs to know to walk a synapse group's matrix."""
+        c = Connectivity(sg.dense, sg.src.num_neurons, sg.trg.num_neurons,
+                         sg.n_syn)
+        if not sg.dense:
+            c.row = fn.ptr(f"{sg.name}_rowStart", "uint32_t")
+            c.ind = fn.ptr(f"{sg.name}_ind", "uint32_t")
+        return c
 
     def synapse_update(self, sg):
+        """One function per kind of synaptic work (spikes, events, post
+        spikes, dynamics), in that order: a target may run each with its own
+        parallel layout."""
         wu = sg.wu.model
-        fields = ("pre_spike_syn_code", "pre_event_syn_code",
-                  "post_spike_syn_code", "synapse_dynamics_code")
-        if not any(wu.code.get(f) for f in fields):
-            return None
-        name = f"synapse_update_{sg.name}"
-        fn = Function(self, f"static inline void {name}(const unsigned b, "
-                            "const uint64_t timestep, const double t)")
-        self.functions.append(fn)
-        Npre, Npost = sg.src.num_neurons, sg.trg.num_neurons
+        fns = []
         for field, cnt_st, lst_st in (
                 ("pre_spike_syn_code", sg.src.spk_cnt, sg.src.spk),
                 ("pre_event_syn_code", sg.ev_cnt, sg.ev)):
             code = wu.code.get(field)
             if not code:
                 continue
-            env = self.synapse_env(fn, sg)
-            inner = []
-            self.emit_code(inner, code, env, Where(wu.class_name, sg.name,
-                                                   field),
-                           rng=("_rng", sg, field, "syn"))
-            cnt, lst = fn.ptr(cnt_st), fn.ptr(lst_st)
-            fn.body += self.target.serial_for(
-                "s", f"{cnt}[b]",
-                [f"const size_t i = {lst}[(size_t)b * {Npre} + s];"]
-                + self.row_loop(fn, sg, inner))
+            fn = self._synapse_fn(sg, field)
+            inner = self._synapse_body(fn, sg, field, code)
+            self.target.presynaptic_loop(fn, self.connectivity(fn, sg),
+                                         fn.ptr(cnt_st), fn.ptr(lst_st), inner)
+            fns.append(fn)
         code = wu.code.get("post_spike_syn_code")
         if code:
             if not sg.dense:
                 raise DefinitionError("post_spike_syn_code needs DENSE "
                                       "connectivity in this engine",
                                       model=wu.class_name, population=sg.name)
-            env = self.synapse_env(fn, sg)
-            inner = []
-            self.emit_code(inner, code, env, Where(wu.class_name, sg.name,
-                                                   "post_spike_syn_code"),
-                           rng=("_rng", sg, "post_spike_syn_code", "syn"))
-            cnt, lst = fn.ptr(sg.trg.spk_cnt), fn.ptr(sg.trg.spk)
-            fn.body += self.target.serial_for(
-                "s", f"{cnt}[b]",
-                [f"const size_t j = {lst}[(size_t)b * {Npost} + s];"]
-                + self.target.serial_for(
-                    "i", Npre, [f"const size_t syn = i * {Npost} + j;"]
-                    + inner))
+            fn = self._synapse_fn(sg, "post_spike_syn_code")
+            inner = self._synapse_body(fn, sg, "post_spike_syn_code", code)
+            self.target.postsynaptic_loop(fn, self.connectivity(fn, sg),
+                                          fn.ptr(sg.trg.spk_cnt),
+                                          fn.ptr(sg.trg.spk), inner)
+            fns.append(fn)
         code = wu.code.get("synapse_dynamics_code")
         if code:
-            env = self.synapse_env(fn, sg)
-            inner = []
-            self.emit_code(inner, code, env, Where(wu.class_name, sg.name,
-                                                   "synapse_dynamics_code"),
-                           rng=("_rng", sg, "synapse_dynamics_code", "syn"))
-            fn.body += self.target.serial_for("i", Npre,
-                                              self.row_loop(fn, sg, inner))
-        return name
+            fn = self._synapse_fn(sg, "synapse_dynamics_code")
+            inner = self._synapse_body(fn, sg, "synapse_dynamics_code", code)
+            c = self.connectivity(fn, sg)
+            if not sg.dense:
+                c.pre_ind = fn.ptr(f"{sg.name}_preInd", "uint32_t")
+            self.target.synapse_dynamics_loop(fn, c, inner)
+            fns.append(fn)
+        return fns
+
+    def _synapse_fn(self, sg, field):
+        short = field.replace("_syn_code", "").replace("_code", "")
+        fn = Function(self, f"synapse_update_{sg.name}_{short}", "synapse")
+        self.functions.append(fn)
+        return fn
+
+    def _synapse_body(self, fn, sg, field, code):
+        env = self.synapse_env(fn, sg)
+        inner = []
+        self.emit_code(inner, code, env, Where(sg.wu.model.class_name,
+                                               sg.name, field),
+                       rng=("_rng", sg, field, "syn"))
+        return inner
 
     # -- custom updates -------------------------------------------------
     def custom_update(self, cu, k):
@@ -501,13 +500,7 @@ class Generator:
             kind = "shared"
         cu.exec_kind = kind
         name = f"custom_update_{k}_{cu.name}"
-        if kind == "per_batch":
-            sig = (f"static void {name}(const unsigned b, const uint64_t "
-                   "timestep, const double t)")
-        else:
-            sig = (f"static void {name}(const int n_threads, const uint64_t "
-                   "timestep, const double t)")
-        fn = Function(self, sig)
+        fn = Function(self, name, "cu_" + kind)
         self.functions.append(fn)
 
         env = self.common_env(fn, cu, [("", model)])
@@ -565,18 +558,16 @@ class Generator:
                        f"std::max({tgt}, red_{n})")
                 into.append(f"{tgt} = (b == 0) ? red_{n} : "
                             + (f"{tgt} + red_{n};" if op == "sum" else f"{new};"))
-            fn.body += self.target.batch_outer_parallel_for("i", size,
-                                                            elem + into)
+            self.target.batch_reduce_loop(fn, size, elem + into)
         elif kind == "per_batch" and red_kind == "neuron":
-            fn.body += acc + self.target.serial_for("i", size, elem + fold)
-            fn.body += [f"{fn.ptr(st)}[{st.index('b', '0')}] = acc_{n};"
-                        for n, _, _, st in reds]
+            final = [f"{fn.ptr(st)}[{st.index('b', '0')}] = acc_{n};"
+                     for n, _, _, st in reds]
+            self.target.neuron_reduce_loop(fn, size, acc, elem + fold, final)
         elif kind == "per_batch":
-            fn.body += self.target.serial_for("i", size, elem)
+            self.target.per_batch_loop(fn, size, elem)
         else:
-            fn.body += ["const unsigned b = 0;"]
-            fn.body += self.target.parallel_for("i", size, elem)
-        return kind, name
+            self.target.shared_loop(fn, size, elem)
+        return kind, fn
 
     def synapse_indices(self, fn, cu):
         sg = _synapse_group_of(cu)

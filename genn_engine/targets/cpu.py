@@ -78,6 +78,7 @@ ${cu_cases}
 
 
 class CpuTarget:
+    """Every batch slot of a step runs in one thread; elements in order."""
     name = "cpu"
     restrict = "__restrict"
 
@@ -89,12 +90,98 @@ class CpuTarget:
             scalar=scalar, scalar_min=f"{lim}_MIN", scalar_max=f"{lim}_MAX",
             philox=PHILOX, batch=batch_size)
 
-    def entry_points(self, step_calls, batch_updates, cu_cases):
+    # -- functions and the source around them ----------------------------
+    def signature(self, name, kind):
+        if kind in ("neuron", "synapse", "cu_per_batch"):
+            return (f"static inline void {name}(const unsigned b, "
+                    "const uint64_t timestep, const double t)")
+        return (f"static void {name}(const int n_threads, const uint64_t "
+                "timestep, const double t)")
+
+    def assemble(self, gen, step_fns, custom_updates):
+        """The whole source: prelude, functions, entry points.
+
+        ``step_fns`` run in order every time step; ``custom_updates`` are
+        (index, kind, Function).
+        """
         from string import Template
-        return Template(ENTRY).substitute(
-            step_calls="\n".join(" " * 12 + c for c in step_calls),
-            batch_table=", ".join(batch_updates) or "nullptr",
+        batch_table, cu_cases = [], []
+        for k, kind, fn in custom_updates:
+            if kind == "per_batch":
+                batch_table.append(fn.name)
+                cu_cases.append(
+                    f"    case {k}: {{\n"
+                    f"        #pragma omp parallel for num_threads(n_threads)\n"
+                    f"        for (int bi = 0; bi < (int)BATCH; bi++) "
+                    f"{fn.name}((unsigned)bi, timestep, t);\n        break; }}")
+            else:
+                cu_cases.append(f"    case {k}: {fn.name}(n_threads, timestep,"
+                                " t); break;")
+        entry = Template(ENTRY).substitute(
+            step_calls="\n".join(" " * 12 + f"{f.name}(b, timestep, t);"
+                                 for f in step_fns),
+            batch_table=", ".join(batch_table) or "nullptr",
             cu_cases="\n".join(cu_cases))
+        parts = [self.prelude(gen.prec, gen.B)]
+        parts += [f.text() for f in gen.functions]
+        parts.append(entry)
+        return "\n\n".join(parts) + "\n"
+
+    # -- element loops: the generator hands over element bodies ---------
+    @staticmethod
+    def append_slot(counter):
+        """Index of a new entry in a list whose length is ``counter``."""
+        return f"{counter}++"
+
+    @staticmethod
+    def set_bit(word, mask):
+        return f"{word} |= {mask};"
+
+    @staticmethod
+    def accumulate(target, value):
+        return f"{target} += {value};"
+
+    def neuron_loop(self, fn, n, setup, resets, body):
+        fn.body += setup + resets + self.serial_for("i", n, body)
+
+    def _row(self, c, body):
+        """Loop over the targets j (synapse syn) of presynaptic neuron i."""
+        if c.dense:
+            return self.serial_for(
+                "j", c.n_post,
+                [f"const size_t syn = (size_t)i * {c.n_post} + j;"] + body)
+        return self.serial_for("syn", f"{c.row}[i + 1]",
+                               [f"const size_t j = {c.ind}[syn];"] + body,
+                               start=f"{c.row}[i]")
+
+    def presynaptic_loop(self, fn, c, cnt, lst, body):
+        fn.body += self.serial_for(
+            "s", f"{cnt}[b]",
+            [f"const size_t i = {lst}[(size_t)b * {c.n_pre} + s];"]
+            + self._row(c, body))
+
+    def postsynaptic_loop(self, fn, c, cnt, lst, body):
+        fn.body += self.serial_for(
+            "s", f"{cnt}[b]",
+            [f"const size_t j = {lst}[(size_t)b * {c.n_post} + s];"]
+            + self.serial_for("i", c.n_pre,
+                              [f"const size_t syn = i * {c.n_post} + j;"]
+                              + body))
+
+    def synapse_dynamics_loop(self, fn, c, body):
+        fn.body += self.serial_for("i", c.n_pre, self._row(c, body))
+
+    def batch_reduce_loop(self, fn, n, body):
+        fn.body += self.batch_outer_parallel_for("i", n, body)
+
+    def neuron_reduce_loop(self, fn, n, init, body, final):
+        fn.body += init + self.serial_for("i", n, body) + final
+
+    def per_batch_loop(self, fn, n, body):
+        fn.body += self.serial_for("i", n, body)
+
+    def shared_loop(self, fn, n, body):
+        fn.body += ["const unsigned b = 0;"] + self.parallel_for("i", n, body)
 
     @staticmethod
     def parallel_for(var, count, body, n_threads="n_threads"):
