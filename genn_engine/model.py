@@ -10,7 +10,6 @@ import numpy as np
 
 from .builtins import resolve
 from .codegen import Generator
-from .compiler import build_library
 from .enums import SynapseMatrixType
 from .errors import DefinitionError
 from .groups import CustomUpdate, NeuronGroup, SynapseGroup
@@ -35,6 +34,18 @@ def _private_library(path):
         os.unlink(tmp)
 
 
+def _make_target(backend):
+    """The code target of a backend name (the GPU is checked for here, so
+    that a missing one is reported before any model is built)."""
+    if backend in ("cuda", "cuda_emulated"):
+        from .targets.cuda import CudaTarget
+        if backend == "cuda":
+            from .targets.cuda_runtime import check_device
+            check_device()
+        return CudaTarget(emulated=backend == "cuda_emulated")
+    return CpuTarget()
+
+
 class GeNNModel:
     """pygenn 5's GeNNModel, for the built-in C++ target.
 
@@ -48,12 +59,18 @@ class GeNNModel:
         if precision not in ("float", "double"):
             raise ValueError(f"precision must be 'float' or 'double', got "
                              f"{precision!r}")
+        if backend is None:
+            # GENN_ENGINE_BACKEND picks the default target (tests run whole
+            # files on the emulated CUDA target this way)
+            backend = os.environ.get("GENN_ENGINE_BACKEND") or None
         if time_precision != "double":
             raise ValueError("only time_precision='double' is supported")
-        if backend not in (None, "cpu", "single_threaded_cpu"):
+        if backend not in (None, "cpu", "single_threaded_cpu", "cuda",
+                           "cuda_emulated"):
             raise ValueError(f"unknown backend {backend!r} for the built-in "
-                             "engine; use genn_engine.get_backend('genn') for "
-                             "real GeNN")
+                             "engine (cpu, single_threaded_cpu, cuda, "
+                             "cuda_emulated); use genn_engine.get_backend("
+                             "'genn') for real GeNN")
         if not str(model_name).isidentifier():
             raise ValueError(f"model_name must be an identifier, got "
                              f"{model_name!r}")
@@ -75,7 +92,8 @@ class GeNNModel:
         self.timestep = 0
         self.build_cache_hit = None
         self._num_recording_timesteps = None
-        self._target = CpuTarget()
+        self._target = _make_target(self.backend_name)
+        self._device = None         # the GPU runtime of backend "cuda"
         self._seed_used = None
 
     # -- construction ----------------------------------------------------
@@ -173,10 +191,8 @@ class GeNNModel:
             if bad:
                 raise DefinitionError(f"unknown dynamic parameters {bad}",
                                       population=g.name)
-        flags = self._target.compile_flags()
-        self._lib_path, self.build_cache_hit = build_library(
-            self._source, self.model_name, flags, gen.snippets,
-            force=force_rebuild)
+        self._lib_path, self.build_cache_hit = self._target.build(
+            self._source, self.model_name, gen.snippets, force=force_rebuild)
         self._built = True
 
     def _init_rng(self, group, what):
@@ -246,6 +262,14 @@ class GeNNModel:
         self._params = np.zeros(max(1, len(self._gen.params)))
         for g in self._groups():
             self._update_params(g)
+        if self.backend_name == "cuda":
+            from .targets.cuda_runtime import DeviceRuntime
+            self._device = DeviceRuntime(self, self._target, self._lib_path)
+            self._lib = self._device.load(num_recording_timesteps or 1)
+            self._step_cu_cache = {}
+            self.timestep = 0
+            self._loaded = True
+            return
         self._lib = _private_library(self._lib_path)
         lib = self._lib
         lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
@@ -278,7 +302,9 @@ class GeNNModel:
                 arr[...] = val.reshape(-1)   # broadcast over batch slots
 
     def _set_pointer(self, cname, array):
-        if cname in self._gen.pointers:
+        if self._device is not None:
+            self._device.set_pointer(cname, array)
+        elif cname in self._gen.pointers:
             self._ptr_table[self._gen.pointers.index(cname)] = \
                 array.ctypes.data
 
@@ -292,6 +318,9 @@ class GeNNModel:
                 self._params[k] = values[pname]
 
     def unload(self):
+        if self._device is not None:
+            self._device.close()
+            self._device = None
         for g in self._groups():
             for v in g.all_variables():
                 v._array = None
@@ -328,9 +357,11 @@ class GeNNModel:
         """
         self._check_loaded()
         ids = self._step_cus(tuple(step_custom_updates))
-        self._lib.genn_run_steps(self.timestep, int(n_steps),
-                                 self.num_threads, ids.ctypes.data,
-                                 len(ids))
+        err = self._lib.genn_run_steps(self.timestep, int(n_steps),
+                                       self.num_threads, ids.ctypes.data,
+                                       len(ids))
+        if self._device is not None:
+            self._device.synchronize(err, "run_steps")
         self.timestep += int(n_steps)
 
     def _step_cus(self, groups):
@@ -368,7 +399,10 @@ class GeNNModel:
                            f"{groups}")
         for cu in cus:
             k = self._gen.cu_kinds[cu.name][0]
-            self._lib.genn_custom_update(k, self.timestep, self.num_threads)
+            err = self._lib.genn_custom_update(k, self.timestep,
+                                               self.num_threads)
+            if self._device is not None:
+                self._device.synchronize(err, f"custom update '{cu.name}'")
 
     def pull_recording_buffers_from_device(self):
         pass

@@ -83,7 +83,7 @@ class NetworkConfig:
     seed: int = 0
     model_name: str = "eventprop"
     num_threads: int = None
-    backend: str = "cpu"           # "cpu", "single_threaded_cpu" or "genn" (real pygenn)
+    backend: str = "cpu"           # "cpu", "single_threaded_cpu", "cuda", "cuda_emulated" or "genn" (real pygenn)
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
     spk_rec_steps: int = None      # spike recording buffer (steps); None: one trial

@@ -40,8 +40,11 @@ GENERAL = _g(
     ("CUDA_VISIBLE_DEVICES", True, "Internal GeNN switch how CUDA devices are addressed "
      "(kept for compatibility; ignored by this package)"),
     ("BACKEND", "cpu", "(added) Backend: the built-in engine (\"cpu\", "
-     "\"single_threaded_cpu\") or real GeNN through pygenn (\"genn\")",
-     {"choices": ("cpu", "single_threaded_cpu", "genn")}),
+     "\"single_threaded_cpu\", \"cuda\" on an NVIDIA GPU, \"cuda_emulated\""
+     " for the CUDA kernels run serially on the CPU) or real GeNN through "
+     "pygenn (\"genn\")",
+     {"choices": ("cpu", "single_threaded_cpu", "cuda", "cuda_emulated",
+                  "genn")}),
     ("N_THREADS", None, "(added) Number of CPU threads for the cpu backend; None = all cores",
      {"kind": "int", "check": checks.positive}),
     ("VERBOSE", False, "(added) Whether to print progress details"),

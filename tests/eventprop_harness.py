@@ -1,4 +1,6 @@
 """Run the generated EventProp models and the continuous reference side by side."""
+import os
+
 import numpy as np
 
 from genn_models.network import EventPropNetwork, NetworkConfig
@@ -33,7 +35,8 @@ class Case:
 
     def __init__(self, n_in, layers, n_out, loss, T, dt, weights, samples,
                  labels, loss_params=None, out_kind="LI", out_taus=(20.0, 5.0),
-                 batch_size=None, train_tau_out=False, name="evp_case"):
+                 batch_size=None, train_tau_out=False, name="evp_case",
+                 backend=None, record_spikes=()):
         self.layers, self.loss, self.T, self.dt = layers, loss, T, dt
         self.weights, self.samples, self.labels = weights, samples, labels
         self.loss_params = dict(loss_params or {})
@@ -44,6 +47,9 @@ class Case:
             dt=dt, batch_size=B, precision="double", model_name=name,
             out_kind=out_kind, out_tau_m=out_taus[0], out_tau_syn=out_taus[1],
             train_tau_out=train_tau_out, n_max_spike_in=64,
+            # GENN_ENGINE_BACKEND runs the cases on another engine target
+            backend=backend or os.environ.get("GENN_ENGINE_BACKEND") or "cpu",
+            record_spikes=tuple(record_spikes),
             overflow="error", **{k: v for k, v in self.loss_params.items()
                                  if k in ("tau0", "tau1", "alpha")})
 

@@ -215,6 +215,12 @@ class CpuTarget:
                  f"{var}++) {{"]
                 + ["    " + line for line in body] + ["}"])
 
+    def build(self, source, name, snippets, force=False):
+        """(path of the compiled library, whether it came from the cache)."""
+        from ..compiler import build_library
+        return build_library(source, name, self.compile_flags(), snippets,
+                             force=force)
+
     def compile_flags(self):
         import os
         # GENN_ENGINE_CXXFLAGS adds flags, e.g. "-g -fsanitize=address"

@@ -1,0 +1,344 @@
+"""The CUDA target, verified without a GPU (docs/engine.md, "CUDA target").
+
+Every test here builds its models for the CUDA target. The kernels run on
+the CPU through the ``cuda_emulated`` backend (the generated CUDA source
+compiled as host C++ under ``cuda_shim.h``, each grid run serially); where
+the NVRTC package is installed (``pip install -e .[cuda]``) every model is
+also compiled for a GPU with NVRTC, which needs no GPU.
+
+- The engine tests (tests/test_engine_dynamics.py) and the EventProp
+  gradient tests (tests/test_eventprop_gradients.py) run again, here, on the
+  emulated CUDA target: they are imported below, and the autouse fixture
+  selects the target for every model they build.
+- Further tests compare the CUDA target with the CPU target directly:
+  spikes equal, values bit-equal on the serial grid and within float
+  tolerance when the grid runs in reverse order (as a GPU may order threads).
+"""
+import numpy as np
+import pytest
+
+from genn_engine import (GeNNModel, create_custom_update_model,
+                         create_neuron_model, create_var_ref,
+                         create_weight_update_model, init_postsynaptic,
+                         init_sparse_connectivity, init_var,
+                         init_weight_update)
+from genn_engine.targets import cuda_runtime
+from genn_models.network import EventPropNetwork, HiddenLayer, NetworkConfig
+from genn_models.neurons import LOSS_TYPES
+from tests.eventprop_harness import Case
+
+HAVE_NVRTC = cuda_runtime.nvrtc_available()
+needs_nvrtc = pytest.mark.skipif(
+    not HAVE_NVRTC, reason="NVRTC not installed (pip install -e .[cuda])")
+
+
+@pytest.fixture(autouse=True)
+def _emulated_cuda(monkeypatch):
+    """Every model of every test in this module: the emulated CUDA target,
+    and (with NVRTC) its kernels compiled for a GPU as well."""
+    monkeypatch.setenv("GENN_ENGINE_BACKEND", "cuda_emulated")
+    monkeypatch.delenv("GENN_ENGINE_CXXFLAGS", raising=False)
+    if HAVE_NVRTC:
+        monkeypatch.setenv("GENN_ENGINE_NVRTC_CHECK", "1")
+
+
+# The engine and gradient tests, once more on the emulated CUDA target.
+from tests.test_engine_dynamics import *     # noqa: E402,F401,F403
+from tests.test_eventprop_gradients import *     # noqa: E402,F401,F403
+
+
+# -- CUDA target against the CPU target ---------------------------------
+N_IN, N_H, N_OUT, T, DT = 3, 4, 2, 20.0, 0.01
+SAMPLES = [[[1.0, 6.0], [3.0], [2.0, 9.0]],
+           [[2.0, 11.0], [1.0, 4.0], [5.0]],
+           [[0.5], [7.0], [3.5, 8.0]]]
+
+
+def _case(loss, backend, precision="double"):
+    rng = np.random.default_rng(4)
+    w = {"w_in0": rng.normal(3.0, 1.0, (N_IN, N_H)),
+         "w_rec0": rng.normal(0.0, 0.5, (N_H, N_H)),
+         "w_ff0": rng.normal(2.0, 1.0, (N_H, N_H)),
+         "w_out": rng.normal(3.0 if loss.startswith("first") else 1.0, 1.0,
+                             (N_H, N_OUT))}
+    layers = [HiddenLayer(N_H, kind="ALIF", recurrent=True, b_incr=0.3,
+                          tau_b=30.0), HiddenLayer(N_H)]
+    case = Case(N_IN, layers, N_OUT, loss, T, DT, w, SAMPLES, [1, 0, 1],
+                loss_params={"tau0": 2.0, "tau1": 6.4, "alpha": 3e-3},
+                name=f"cmp_{precision}", backend=backend,
+                record_spikes=("hidden0", "hidden1"))
+    case.cfg.precision = precision
+    case.cfg.spk_rec_steps = 2 * int(round(T / DT))   # both trials
+    return case
+
+
+def _run(case):
+    grads, res, net = case.engine_gradients()
+    spikes = {p: net.populations[p].spike_recording_data
+              for p in ("hidden0", "hidden1")}
+    return grads, res, spikes
+
+
+def _assert_same_spikes(a, b):
+    n = 0
+    for pop in a:
+        for (ta, ia), (tb, ib) in zip(a[pop], b[pop]):
+            np.testing.assert_array_equal(ia, ib, err_msg=pop)
+            np.testing.assert_array_equal(ta, tb, err_msg=pop)
+            n += len(ta)
+    assert n > 10
+
+
+@pytest.mark.parametrize("loss,precision", [
+    ("sum_weigh_exp", "double"), ("first_spike", "double"),
+    ("max", "float")])
+def test_eventprop_on_cuda_equals_cpu(loss, precision):
+    """Serial grid: the same spikes and bit-equal gradients and losses."""
+    g_cpu, r_cpu, s_cpu = _run(_case(loss, "cpu", precision))
+    g_cu, r_cu, s_cu = _run(_case(loss, "cuda_emulated", precision))
+    _assert_same_spikes(s_cpu, s_cu)
+    for k in g_cpu:
+        assert np.any(g_cpu[k] != 0), k
+        np.testing.assert_array_equal(g_cu[k], g_cpu[k], err_msg=k)
+    for k in ("z", "loss", "pred"):
+        np.testing.assert_array_equal(r_cu[k], r_cpu[k], err_msg=k)
+
+
+def test_eventprop_with_threads_in_reverse_order_matches_cpu(monkeypatch):
+    """Reversed grids reorder spike lists and atomic additions, as a GPU
+    may: spikes stay equal and gradients agree to rounding."""
+    g_cpu, r_cpu, s_cpu = _run(_case("sum_weigh_exp", "cpu"))
+    monkeypatch.setenv("GENN_ENGINE_CXXFLAGS", "-DGENN_SHIM_REVERSE")
+    g_cu, r_cu, s_cu = _run(_case("sum_weigh_exp", "cuda_emulated"))
+    _assert_same_spikes(s_cpu, s_cu)
+    for k in g_cpu:
+        np.testing.assert_allclose(g_cu[k], g_cpu[k], rtol=1e-9, atol=1e-12,
+                                   err_msg=k)
+    np.testing.assert_allclose(r_cu["loss"], r_cpu["loss"], rtol=1e-12)
+
+
+def _mixed_model(backend, precision="float"):
+    """RNG in neuron, synapse and custom-update code; SPARSE and DENSE
+    groups; synapse dynamics, postsynaptic spikes, events with addToPre;
+    batch and neuron reductions; recording."""
+    m = GeNNModel(precision, f"mixed_{precision}", backend=backend)
+    m.dt, m.batch_size, m.seed = 0.5, 3, 11
+    noisy = create_neuron_model(
+        "noisy", params=["tau"], vars=[("V", "scalar"), ("u", "scalar"),
+                                       ("back", "scalar")],
+        sim_code="V += (Isyn - V) * dt / tau + 0.3 * gennrand_normal();\n"
+                 "u = gennrand_uniform() + 0.01 * gennrand_exponential();\n"
+                 "back = Isyn;",
+        threshold_condition_code="V > 0.6", reset_code="V = 0.0;")
+    a = m.add_neuron_population("a", 37, noisy, {"tau": 5.0},
+                                {"V": init_var("Uniform", {"min": 0.0,
+                                                           "max": 1.0}),
+                                 "u": 0.0, "back": 0.0})
+    b = m.add_neuron_population("b", 29, noisy, {"tau": 4.0},
+                                {"V": 0.0, "u": 0.0, "back": 0.0})
+    a.spike_recording_enabled = b.spike_recording_enabled = True
+    stdp = create_weight_update_model(
+        "plastic", params=["eta"],
+        vars=[("w", "scalar"), ("e", "scalar")],
+        pre_spike_syn_code="addToPost(w); e += eta;",
+        post_spike_syn_code="w -= eta * e;",
+        synapse_dynamics_code="e *= 0.9; addToPost(0.01 * w * "
+                              "gennrand_uniform());")
+    m.add_synapse_population(
+        "ab", "DENSE", a, b,
+        init_weight_update(stdp, {"eta": 0.01},
+                           {"w": init_var("Normal", {"mean": 0.3, "sd": 0.3}),
+                            "e": 0.0}),
+        init_postsynaptic("ExpCurr", {"tau": 3.0}))
+    back = create_weight_update_model(
+        "back", vars=[("w", "scalar")],
+        pre_neuron_var_refs=[("u_pre", "scalar")],
+        pre_event_threshold_condition_code="u_pre > 0.5",
+        pre_event_syn_code="addToPre(w); addToPost(0.5 * w);")
+    m.add_synapse_population(
+        "ba", "SPARSE", b, a,
+        init_weight_update(back, {}, {"w": init_var("Normal",
+                                                    {"mean": 0.2, "sd": 0.4})},
+                           pre_var_refs={"u_pre": create_var_ref(b, "u")}),
+        init_postsynaptic("DeltaCurr"),
+        init_sparse_connectivity("FixedProbability", {"prob": 0.3}))
+    m.add_synapse_population(
+        "aa", "SPARSE", a, a,
+        init_weight_update("StaticPulse", {}, {"g": 0.05}),
+        init_postsynaptic("DeltaCurr"),
+        init_sparse_connectivity("FixedProbabilityNoAutapse", {"prob": 0.2}))
+    from genn_engine import CustomUpdateVarAccess, VarAccess
+    soft = create_custom_update_model(
+        "soft", vars=[("M", "scalar", CustomUpdateVarAccess.REDUCE_NEURON_MAX),
+                      ("S", "scalar", CustomUpdateVarAccess.REDUCE_NEURON_SUM)],
+        var_refs=[("V", "scalar")],
+        update_code="M = V; S = exp(V);")
+    m.add_custom_update("soft", "Soft", soft, {}, {"M": 0.0, "S": 0.0},
+                        {"V": create_var_ref(a, "V")})
+    jitter = create_custom_update_model(
+        "jitter", var_refs=[("V", "scalar")],
+        update_code="V += 0.01 * gennrand_normal();")
+    m.add_custom_update("jit", "Jitter", jitter, {}, {},
+                        {"V": create_var_ref(b, "V")})
+    bsum = create_custom_update_model(
+        "bsum", vars=[("T", "scalar", CustomUpdateVarAccess.REDUCE_BATCH_SUM)],
+        var_refs=[("u", "scalar")], update_code="T = u * u;")
+    m.add_custom_update("bsum", "BatchSum", bsum, {}, {"T": 0.0},
+                        {"u": create_var_ref(a, "u")})
+    del VarAccess
+    m.build()
+    m.load(num_recording_timesteps=40)
+    out = []
+    for k in range(4):
+        m.run_steps(10, step_custom_updates=("Jitter",))
+        m.custom_update("Soft")
+        m.custom_update("BatchSum")
+        state = {f"{p.name}.{v}": np.array(p.vars[v].view)
+                 for p in (a, b) for v in p.vars}
+        for cu in ("soft", "bsum"):
+            for v, var in m.custom_updates[cu].vars.items():
+                state[f"{cu}.{v}"] = np.array(var.view)
+        for sg in ("ab", "ba"):
+            for v, var in m.synapse_populations[sg].vars.items():
+                state[f"{sg}.{v}"] = np.array(var.view)
+        state["spikes"] = [(np.array(t), np.array(i)) for p in (a, b)
+                           for t, i in p.spike_recording_data]
+        out.append(state)
+    return out
+
+
+@pytest.mark.parametrize("precision", ["float", "double"])
+def test_every_kind_of_kernel_equals_cpu(precision):
+    cpu = _mixed_model("cpu", precision)
+    cu = _mixed_model("cuda_emulated", precision)
+    n_spikes = 0
+    for sc, su in zip(cpu, cu):
+        for k in sc:
+            if k == "spikes":
+                for (ta, ia), (tb, ib) in zip(sc[k], su[k]):
+                    np.testing.assert_array_equal(ta, tb)
+                    np.testing.assert_array_equal(ia, ib)
+                    n_spikes += len(ta)
+            else:
+                np.testing.assert_array_equal(su[k], sc[k], err_msg=k)
+    assert n_spikes > 100
+
+
+def test_every_kind_of_kernel_in_reverse_thread_order(monkeypatch):
+    cpu = _mixed_model("cpu", "double")
+    monkeypatch.setenv("GENN_ENGINE_CXXFLAGS", "-DGENN_SHIM_REVERSE")
+    cu = _mixed_model("cuda_emulated", "double")
+    # reordered additions differ in the last bits (so a spike could, in
+    # principle, move by a step later on): compare the first block of steps
+    for k in cpu[0]:
+        if k != "spikes":
+            np.testing.assert_allclose(cu[0][k], cpu[0][k], rtol=1e-9,
+                                       atol=1e-12, err_msg=k)
+    for (ta, ia), (tb, ib) in zip(cpu[0]["spikes"], cu[0]["spikes"]):
+        np.testing.assert_array_equal(ta, tb)
+        np.testing.assert_array_equal(ia, ib)
+
+
+# -- compiling for GPUs without one ---------------------------------------
+def _network_configs():
+    """Every neuron, synapse and custom-update model genn_models composes:
+    each loss, each hidden neuron kind with and without trained time
+    constants, regularisers, dropout, recurrence, output kinds."""
+    kinds = [dict(kind="LIF", recurrent=True, reg="simple"),
+             dict(kind="hetLIF", train_tau=True, reg="avg", pdrop=0.1),
+             dict(kind="ALIF", reg="Thomas1"),
+             dict(kind="LIF", train_tau=True, recurrent=True)]
+    for k, loss in enumerate(LOSS_TYPES):
+        layers = [HiddenLayer(8, **kinds[k % len(kinds)]),
+                  HiddenLayer(6, **kinds[(k + 1) % len(kinds)])]
+        yield NetworkConfig(
+            n_in=5, hidden=layers, n_out=3, loss=loss, batch_size=4,
+            out_kind="hetLI" if k % 2 else "LI", train_tau_out=k % 3 == 0,
+            pdrop_in=0.1 if k % 2 else 0.0, record_spikes=("hidden0",),
+            precision="double" if k % 4 == 0 else "float",
+            model_name=f"nvrtc_{k}", backend="cuda_emulated")
+
+
+@needs_nvrtc
+def test_every_genn_models_network_compiles_with_nvrtc():
+    from genn_engine.codegen import Generator
+    from genn_engine.targets.cuda import CudaTarget
+    n = 0
+    for cfg in _network_configs():
+        net = EventPropNetwork(cfg)
+        target = CudaTarget()
+        gen = Generator(net.model, target)
+        gen.generate()
+        ptx = cuda_runtime.nvrtc_compile(target.kernel_source,
+                                         cfg.model_name, snippets=gen.snippets)
+        for k in target.kernels:
+            assert f".entry {k}(" in ptx.decode(errors="replace"), k
+        n += 1
+    assert n == len(LOSS_TYPES)
+
+
+@needs_nvrtc
+def test_emulated_builds_are_compiled_with_nvrtc_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENN_ENGINE_CACHE", str(tmp_path))
+    m = GeNNModel("float", "nvrtc_marker")
+    m.add_neuron_population("n", 3, "LIF", {
+        "C": 1.0, "TauM": 20.0, "Vrest": 0.0, "Vreset": 0.0, "Vthresh": 1.0,
+        "Ioffset": 2.0, "TauRefrac": 2.0}, {"V": 0.0, "RefracTime": 0.0})
+    m.build()
+    assert list(tmp_path.glob("nvrtc_marker_*.compute_80.ptx"))
+    assert list(tmp_path.glob("nvrtc_marker_cuda_host_*.so"))
+
+
+@needs_nvrtc
+def test_nvrtc_errors_quote_the_model_line():
+    from genn_engine import CompilerError
+    with pytest.raises(CompilerError, match=r"n/sim_code line 2"):
+        cuda_runtime.nvrtc_compile(
+            '#line 1 "n/sim_code"\nint x = 1;\nint y = undefined_thing;\n',
+            "bad", snippets={"n/sim_code": "x = 1;\ny = undefined_thing;"})
+
+
+# -- the GPU backend where there is no GPU -------------------------------
+def test_cuda_backend_without_a_gpu_is_a_clear_error(monkeypatch):
+    class NoDriver:
+        @staticmethod
+        def cuInit(flags):
+            raise OSError("libcuda.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(cuda_runtime, "_bindings", lambda: (NoDriver, None))
+    with pytest.raises(cuda_runtime.CudaUnavailableError,
+                       match="needs an NVIDIA GPU and driver"):
+        GeNNModel("float", "gpu", backend="cuda")
+
+
+def test_cuda_backend_without_cuda_bindings_says_what_to_install(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_cuda(name, *args, **kwargs):
+        if name.startswith("cuda"):
+            raise ImportError("No module named 'cuda'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cuda)
+    with pytest.raises(cuda_runtime.CudaUnavailableError,
+                       match=r"pip install 'eventprop\[cuda\]'"):
+        GeNNModel("float", "gpu", backend="cuda")
+
+
+def test_cuda_backend_here():
+    """On this machine: either a working GPU, or the clear error."""
+    try:
+        cuda_runtime.check_device()
+    except cuda_runtime.CudaUnavailableError:
+        with pytest.raises(cuda_runtime.CudaUnavailableError):
+            GeNNModel("float", "gpu", backend="cuda")
+    else:
+        GeNNModel("float", "gpu", backend="cuda")
+
+
+def test_models_of_this_module_use_the_emulated_cuda_target():
+    m = GeNNModel("float", "which_target")
+    assert m._target.name == "cuda" and m._target.emulated
+    case = _case("sum_weigh_exp", None)
+    assert case.cfg.backend == "cuda_emulated"
