@@ -127,7 +127,17 @@ def run_one(cfg):
             "peak_rss_data_mb": round(rss_data, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                  / 1024.0, 1),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores"}
+            "machine": f"{platform.machine()} {os.cpu_count()} cores",
+            **_gpu_record(p)}
+
+
+def _gpu_record(p):
+    """GPU name and device memory in use at the end (backend cuda)."""
+    if p.get("BACKEND") != "cuda":
+        return {}
+    from genn_engine.targets import cuda_runtime
+    return {"backend": "cuda", **cuda_runtime.gpu_description(),
+            "gpu_mem_used_mb": cuda_runtime.gpu_memory_used_mb()}
 
 
 def main():

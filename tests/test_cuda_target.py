@@ -239,6 +239,43 @@ def test_every_kind_of_kernel_in_reverse_thread_order(monkeypatch):
         np.testing.assert_array_equal(ia, ib)
 
 
+# -- on a GPU, where there is one (bench/gpu_check.sh runs these) ---------
+def _gpu_works():
+    try:
+        cuda_runtime.check_device()
+        return True
+    except cuda_runtime.CudaUnavailableError:
+        return False
+
+
+needs_gpu = pytest.mark.skipif(not _gpu_works(),
+                               reason="no CUDA GPU and driver here")
+
+
+@needs_gpu
+def test_eventprop_on_the_gpu_matches_cpu():
+    g_cpu, r_cpu, s_cpu = _run(_case("sum_weigh_exp", "cpu"))
+    g_gpu, r_gpu, s_gpu = _run(_case("sum_weigh_exp", "cuda"))
+    _assert_same_spikes(s_cpu, s_gpu)
+    for k in g_cpu:
+        np.testing.assert_allclose(g_gpu[k], g_cpu[k], rtol=1e-6, atol=1e-9,
+                                   err_msg=k)
+    np.testing.assert_allclose(r_gpu["loss"], r_cpu["loss"], rtol=1e-9)
+
+
+@needs_gpu
+def test_every_kind_of_kernel_on_the_gpu_matches_cpu():
+    cpu = _mixed_model("cpu", "double")
+    gpu = _mixed_model("cuda", "double")
+    for k in cpu[0]:
+        if k != "spikes":
+            np.testing.assert_allclose(gpu[0][k], cpu[0][k], rtol=1e-6,
+                                       atol=1e-9, err_msg=k)
+    for (ta, ia), (tb, ib) in zip(cpu[0]["spikes"], gpu[0]["spikes"]):
+        np.testing.assert_array_equal(ta, tb)
+        np.testing.assert_array_equal(ia, ib)
+
+
 # -- compiling for GPUs without one ---------------------------------------
 def _network_configs():
     """Every neuron, synapse and custom-update model genn_models composes:
@@ -326,7 +363,7 @@ def test_cuda_backend_without_cuda_bindings_says_what_to_install(monkeypatch):
         GeNNModel("float", "gpu", backend="cuda")
 
 
-def test_cuda_backend_here():
+def test_cuda_backend_on_this_machine():
     """On this machine: either a working GPU, or the clear error."""
     try:
         cuda_runtime.check_device()

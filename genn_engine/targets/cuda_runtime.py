@@ -147,6 +147,24 @@ def check_compiles(target, name, snippets=None, arch=DEFAULT_CHECK_ARCH):
     return ptx
 
 
+def gpu_description():
+    """Name and memory of GPU 0 (for benchmark records)."""
+    driver, _ = _bindings()
+    _check(driver.cuInit(0), "cuInit")
+    dev = _check(driver.cuDeviceGet(0), "cuDeviceGet")
+    name = _check(driver.cuDeviceGetName(64, dev), "cuDeviceGetName")
+    total = _check(driver.cuDeviceTotalMem(dev), "cuDeviceTotalMem")
+    return {"gpu": name.split(b"\0")[0].decode(), "gpu_mem_total_mb":
+            round(total / 2**20)}
+
+
+def gpu_memory_used_mb():
+    """Device memory in use now, all processes (needs a current context)."""
+    driver, _ = _bindings()
+    free, total = _check(driver.cuMemGetInfo(), "cuMemGetInfo")
+    return round((total - free) / 2**20, 1)
+
+
 def _device_arch():
     driver, _ = _bindings()
     dev = _check(driver.cuDeviceGet(0), "cuDeviceGet")
@@ -212,8 +230,10 @@ class DeviceRuntime:
                            "cuDevicePrimaryCtxRetain")
         self._dev = dev
         _check(d.cuCtxSetCurrent(self._ctx), "cuCtxSetCurrent")
-        self._module = _check(d.cuModuleLoadData(
-            self.target.cubin_path.read_bytes()), "cuModuleLoadData")
+        self._image = np.frombuffer(self.target.cubin_path.read_bytes(),
+                                    np.uint8).copy()
+        self._module = _check(d.cuModuleLoadData(self._image.ctypes.data),
+                              "cuModuleLoadData")
         funcs = [_check(d.cuModuleGetFunction(self._module, k.encode()),
                         f"cuModuleGetFunction({k})")
                  for k in self.target.kernels]
@@ -263,11 +283,12 @@ class DeviceRuntime:
         d = self.driver
         dptr, size = _check(d.cuModuleGetGlobal(self._module, name.encode()),
                             f"cuModuleGetGlobal({name})")
-        data = np.asarray(value).tobytes()
-        if size != len(data):
+        data = np.array([value])
+        if size != data.nbytes:
             raise RuntimeError(f"internal: global {name} has {size} bytes, "
-                               f"not {len(data)}")
-        _check(d.cuMemcpyHtoD(dptr, data, len(data)), f"set {name}")
+                               f"not {data.nbytes}")
+        _check(d.cuMemcpyHtoD(dptr, data.ctypes.data, data.nbytes),
+               f"set {name}")
 
     def set_pointer(self, cname, array):
         """An extra global parameter's values (e.g. the data set): copied to
