@@ -379,3 +379,139 @@ def test_models_of_this_module_use_the_emulated_cuda_target():
     assert m._target.name == "cuda" and m._target.emulated
     case = _case("sum_weigh_exp", None)
     assert case.cfg.backend == "cuda_emulated"
+
+
+# -- the GPU runtime's own code, on a stand-in driver ---------------------
+FAKE_LAUNCH = r"""
+typedef void (*GennKernel)(const uint64_t, const double);
+extern "C" int fake_cuLaunchKernel(void* f, unsigned gx, unsigned gy,
+                                   unsigned gz, unsigned bx, unsigned by,
+                                   unsigned bz, unsigned shared, void* stream,
+                                   void** args, void** extra)
+{
+    if (gz != 1 || by != 1 || bz != 1 || shared != 0 || extra) return 1;
+    blockDim = {bx, 1, 1};
+    gridDim = {gx, gy, 1};
+    for (unsigned y = 0; y < gy; y++)
+        for (unsigned x = 0; x < gx; x++)
+            for (unsigned tx = 0; tx < bx; tx++) {
+                blockIdx = {x, y, 0};
+                threadIdx = {tx, 0, 0};
+                ((GennKernel)f)(*(const uint64_t*)args[0],
+                                *(const double*)args[1]);
+            }
+    return 0;
+}
+"""
+
+
+class FakeDriver:
+    """Enough of cuda.bindings.driver to run DeviceRuntime on the CPU: the
+    'module' is the kernel source compiled as host C++ under the shim,
+    'cuLaunchKernel' runs a grid serially, managed memory is host memory."""
+    from types import SimpleNamespace as _NS
+    CUdevice_attribute = _NS(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR=1,
+                             CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR=2)
+    CUmemAttach_flags = _NS(CU_MEM_ATTACH_GLOBAL=_NS(value=1))
+    GLOBALS = {"g_ptrs": 8, "g_params": 8, "g_seed": 8, "g_dt": 8,
+               "g_rec_steps": 4}
+
+    def __init__(self):
+        self.targets = []        # CudaTargets built, newest last
+        self.buffers = {}
+        self.modules = []
+        self.LAUNCH_KERNEL_ADDRESS = None
+
+    def cuInit(self, flags): return (0,)
+    def cuDeviceGetCount(self): return (0, 1)
+    def cuDeviceGet(self, k): return (0, k)
+    def cuDeviceGetAttribute(self, a, dev): return (0, 8 if a == 1 else 0)
+    def cuDevicePrimaryCtxRetain(self, dev): return (0, "ctx")
+    def cuDevicePrimaryCtxRelease(self, dev): return (0,)
+    def cuCtxSetCurrent(self, ctx): return (0,)
+    def cuCtxSynchronize(self): return (0,)
+    def cuGetErrorString(self, err): return (0, b"fake error")
+
+    def cuMemAllocManaged(self, n, flags):
+        import ctypes
+        buf = (ctypes.c_uint8 * n)()
+        addr = ctypes.addressof(buf)
+        self.buffers[addr] = buf
+        return (0, addr)
+
+    def cuMemFree(self, ptr):
+        self.buffers.pop(int(ptr))
+        return (0,)
+
+    def cuMemcpyHtoD(self, dst, src, n):
+        import ctypes
+        ctypes.memmove(int(dst), int(src), n)
+        return (0,)
+
+    def cuModuleLoadData(self, image):
+        import ctypes
+        from genn_engine.compiler import build_library
+        from genn_engine.targets.cuda import SHIM
+        target = self.targets[-1]
+        path, _ = build_library(SHIM + target.kernel_source + FAKE_LAUNCH,
+                                "fake_device", target.compile_flags())
+        lib = ctypes.CDLL(str(path))
+        self.LAUNCH_KERNEL_ADDRESS = ctypes.cast(lib.fake_cuLaunchKernel,
+                                                 ctypes.c_void_p).value
+        self.modules.append(lib)
+        return (0, lib)
+
+    def cuModuleUnload(self, lib): return (0,)
+
+    def cuModuleGetFunction(self, lib, name):
+        import ctypes
+        return (0, ctypes.cast(getattr(lib, name.decode()),
+                               ctypes.c_void_p).value)
+
+    def cuModuleGetGlobal(self, lib, name):
+        import ctypes
+        var = ctypes.c_uint8.in_dll(lib, name.decode())
+        return (0, ctypes.addressof(var), self.GLOBALS[name.decode()])
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    from cuda.bindings import nvrtc
+    fake = FakeDriver()
+    monkeypatch.setattr(cuda_runtime, "_bindings", lambda: (fake, nvrtc))
+    real_build = cuda_runtime.build
+
+    def build(target, *args, **kwargs):
+        fake.targets.append(target)
+        return real_build(target, *args, **kwargs)
+
+    monkeypatch.setattr(cuda_runtime, "build", build)
+    return fake
+
+
+@needs_nvrtc
+def test_gpu_runtime_on_a_stand_in_driver_equals_cpu(fake_gpu):
+    """backend 'cuda' end to end except the GPU itself: NVRTC cubin build,
+    managed-memory arrays behind the views, pointer table and globals,
+    dynamic parameters, extra global parameters set after load, the GPU
+    launcher calling cuLaunchKernel, recording."""
+    cpu = _mixed_model("cpu", "double")
+    gpu = _mixed_model("cuda", "double")
+    assert len(fake_gpu.modules) == 1 and fake_gpu.buffers
+    for sc, sg in zip(cpu, gpu):
+        for k in sc:
+            if k == "spikes":
+                for (ta, ia), (tb, ib) in zip(sc[k], sg[k]):
+                    np.testing.assert_array_equal(ta, tb)
+                    np.testing.assert_array_equal(ia, ib)
+            else:
+                np.testing.assert_array_equal(sg[k], sc[k], err_msg=k)
+
+
+@needs_nvrtc
+def test_eventprop_training_step_through_the_gpu_runtime(fake_gpu):
+    g_cpu, r_cpu, s_cpu = _run(_case("sum_weigh_exp", "cpu"))
+    g_gpu, r_gpu, s_gpu = _run(_case("sum_weigh_exp", "cuda"))
+    _assert_same_spikes(s_cpu, s_gpu)
+    for k in g_cpu:
+        np.testing.assert_array_equal(g_gpu[k], g_cpu[k], err_msg=k)

@@ -197,6 +197,16 @@ def build(target, name, snippets, force=False):
     return lib, hit and lib_hit
 
 
+def _launch_kernel_address(driver):
+    """Address of the driver's cuLaunchKernel, which the launcher calls.
+    (A stand-in driver, as in tests/test_cuda_target.py, names its own.)"""
+    addr = getattr(driver, "LAUNCH_KERNEL_ADDRESS", None)
+    if addr:
+        return addr
+    libcuda = ctypes.CDLL("libcuda.so.1")
+    return ctypes.cast(libcuda.cuLaunchKernel, ctypes.c_void_p).value
+
+
 class DeviceRuntime:
     """One loaded model on the GPU: module, managed arrays, launcher."""
 
@@ -263,8 +273,7 @@ class DeviceRuntime:
         self._set_global("g_rec_steps", np.uint32(rec_steps))
         from ..model import _private_library
         lib = _private_library(self.lib_path)
-        libcuda = ctypes.CDLL("libcuda.so.1")
-        launch = ctypes.cast(libcuda.cuLaunchKernel, ctypes.c_void_p).value
+        launch = _launch_kernel_address(d)
         self._fn_table = (ctypes.c_void_p * max(1, len(funcs)))(
             *[int(f) for f in funcs])
         lib.genn_cuda_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
