@@ -455,6 +455,7 @@ class Generator:
     def _synapse_fn(self, sg, field):
         short = field.replace("_syn_code", "").replace("_code", "")
         fn = Function(self, f"synapse_update_{sg.name}_{short}", "synapse")
+        fn.group = sg.name
         self.functions.append(fn)
         return fn
 

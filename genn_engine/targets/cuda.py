@@ -17,6 +17,11 @@ Layout (one CUDA thread per element, ``blockIdx.y`` = batch slot):
   per slot looping over the elements (the reduced populations are small:
   the outputs); shared updates a thread per element.
 
+Each step is four launches whatever the network (as GeNN's merged groups):
+one per wave of synapse work (the k-th kind of work of every synapse group,
+side by side on consecutive block ranges), the reset, and one for all
+neuron populations; custom updates are one launch each.
+
 No kernel uses ``__syncthreads``, shared memory or warp functions, and no
 thread reads what another thread of the same kernel writes except through
 atomics. So the grid may run in any order, in particular serially: the
@@ -98,11 +103,10 @@ static double g_host_dt = 0.0;
 #ifdef GENN_SHIM
 typedef void (*GennKernel)(const uint64_t, const double);
 static const GennKernel g_kernels[] = {${kernel_table}};
-static int genn_launch(int k, unsigned nx, unsigned ny, uint64_t timestep,
+static int genn_launch(int k, unsigned gx, unsigned ny, uint64_t timestep,
                        double t)
 {
-    const unsigned bx = nx < GENN_BLOCK ? (nx ? nx : 1) : GENN_BLOCK;
-    const unsigned gx = (nx + bx - 1) / bx;
+    const unsigned bx = GENN_BLOCK;
     blockDim = {bx, 1, 1};
     gridDim = {gx, ny, 1};
     for (unsigned y = 0; y < ny; y++)
@@ -145,14 +149,12 @@ extern "C" void genn_cuda_init(void* launch, void* const* functions,
     g_stream = stream;
     g_host_dt = dt;
 }
-static int genn_launch(int k, unsigned nx, unsigned ny, uint64_t timestep,
+static int genn_launch(int k, unsigned gx, unsigned ny, uint64_t timestep,
                        double t)
 {
-    const unsigned bx = nx < GENN_BLOCK ? (nx ? nx : 1) : GENN_BLOCK;
-    const unsigned gx = (nx + bx - 1) / bx;
     void* args[] = {(void*)&timestep, (void*)&t};
-    return g_cu_launch(g_functions[k], gx, ny, 1, bx, 1, 1, 0, g_stream,
-                       args, nullptr);
+    return g_cu_launch(g_functions[k], gx, ny, 1, GENN_BLOCK, 1, 1, 0,
+                       g_stream, args, nullptr);
 }
 #endif
 
@@ -210,8 +212,10 @@ class CudaTarget:
 
     # -- functions ------------------------------------------------------
     def signature(self, name, kind):
-        return (f'extern "C" __global__ void {name}(const uint64_t timestep, '
-                "const double t)")
+        # a kernel's work for blocks [0, blocks): kernels (see assemble)
+        # run several of them side by side, each on its own range of blocks
+        return (f"static __device__ __forceinline__ void {name}(const "
+                "unsigned _bx, const uint64_t timestep, const double t)")
 
     def prelude(self, precision, batch_size):
         from string import Template
@@ -222,37 +226,57 @@ class CudaTarget:
             philox=PHILOX, batch=batch_size)
 
     def assemble(self, gen, step_fns, custom_updates):
+        """Kernels: per step, one per wave of synapse work (the k-th kind of
+        work of every synapse group side by side), the spike-list reset,
+        one for all neuron populations; one per custom update. Groups in one
+        kernel are independent (each writes only its own state), so they
+        share a launch, as GeNN's merged groups do."""
         from string import Template
         reset = self._reset_kernel(gen)
-        kernels = ([reset] if reset else []) + list(gen.functions)
-        index = {fn.name: k for k, fn in enumerate(kernels)}
-
-        def launch(fn, indent):
-            nx, ny = fn.launch
-            ny = gen.B if ny == "BATCH" else ny
-            return (" " * indent + f"e = e ? e : genn_launch({index[fn.name]},"
-                    f" {nx}u, {ny}u, timestep, t);")
-
-        steps = []
-        neurons_started = False
+        members = ([reset] if reset else []) + list(gen.functions)
+        waves, seen = [], {}
         for fn in step_fns:
-            if fn.kind == "neuron" and not neurons_started and reset:
-                steps.append(launch(reset, 8))
-                neurons_started = True
-            steps.append(launch(fn, 8))
+            if fn.kind == "synapse":
+                w = seen.get(fn.group, 0)
+                seen[fn.group] = w + 1
+                if w == len(waves):
+                    waves.append([])
+                waves[w].append(fn)
+        step_kernels = [(f"step_synapses_{w}", wave)
+                        for w, wave in enumerate(waves)]
+        if reset:
+            step_kernels.append(("step_reset_spikes", [reset]))
+        neurons = [fn for fn in step_fns if fn.kind == "neuron"]
+        if neurons:
+            step_kernels.append(("step_neurons", neurons))
+        cu_kernels = [(f"cu_{fn.name}", [fn]) for _, _, fn in custom_updates]
+        kernels = step_kernels + cu_kernels
+        index = {name: k for k, (name, _) in enumerate(kernels)}
+        dims = {}
+        texts = []
+        for name, group in kernels:
+            text, dims[name] = self._dispatch(name, group, gen.B)
+            texts.append(text)
+
+        def launch(name, indent):
+            gx, ny = dims[name]
+            return (" " * indent + f"e = e ? e : genn_launch({index[name]}, "
+                    f"{gx}u, {ny}u, timestep, t);")
+
+        steps = [launch(name, 8) for name, _ in step_kernels]
         batch_cases, cu_cases = [], []
         slot = 0
-        for k, kind, fn in custom_updates:
+        for (k, kind, fn), (name, _) in zip(custom_updates, cu_kernels):
             if kind == "per_batch":
                 batch_cases.append(f"    case {slot}: {{ int e = 0;\n"
-                                   f"{launch(fn, 8)}\n        return e; }}")
+                                   f"{launch(name, 8)}\n        return e; }}")
                 slot += 1
-            cu_cases.append(f"    case {k}: {{ int e = 0;\n{launch(fn, 8)}\n"
-                            "        return e; }")
-        self.kernels = [fn.name for fn in kernels]
+            cu_cases.append(f"    case {k}: {{ int e = 0;\n{launch(name, 8)}"
+                            "\n        return e; }")
+        self.kernels = [name for name, _ in kernels]
         self.kernel_source = "\n\n".join(
-            [self.prelude(gen.prec, gen.B)] + [fn.text() for fn in kernels]) \
-            + "\n"
+            [self.prelude(gen.prec, gen.B)] + [fn.text() for fn in members]
+            + texts) + "\n"
         self.launcher_source = Template(LAUNCHER).substitute(
             block=BLOCK, kernel_table=", ".join(self.kernels),
             n_kernels=max(1, len(self.kernels)),
@@ -260,6 +284,25 @@ class CudaTarget:
             step_launches="\n".join(steps),
             cu_cases="\n".join(cu_cases))
         return SHIM + "\n" + self.kernel_source + self.launcher_source
+
+    @staticmethod
+    def _dispatch(name, group, batch):
+        """A kernel running ``group`` side by side on consecutive block
+        ranges; returns (source, (blocks, grid y))."""
+        ys = {batch if fn.launch[1] == "BATCH" else fn.launch[1]
+              for fn in group}
+        if len(ys) != 1:
+            raise AssertionError(f"internal: {name} mixes grid heights {ys}")
+        lines = [f'extern "C" __global__ void {name}(const uint64_t timestep, '
+                 "const double t) {", "    const unsigned bx = blockIdx.x;"]
+        start = 0
+        for fn in group:
+            n = max(1, -(-fn.launch[0] // BLOCK))
+            lines.append(f"    if (bx < {start + n}u) {{ {fn.name}(bx - "
+                         f"{start}u, timestep, t); return; }}")
+            start += n
+        lines.append("}")
+        return "\n".join(lines), (start, ys.pop())
 
     def _reset_kernel(self, gen):
         """One thread per batch slot clears spike/event counts and the
@@ -286,7 +329,7 @@ class CudaTarget:
         fn.launch = (n, "BATCH" if batched else 1)
         head = ["const unsigned b = blockIdx.y;" if batched
                 else "const unsigned b = 0;",
-                f"const size_t {var} = (size_t)blockIdx.x * blockDim.x + "
+                f"const size_t {var} = (size_t)_bx * blockDim.x + "
                 "threadIdx.x;"]
         return head + [f"if ({var} < (size_t)({n})) {{"] + \
             ["    " + ln for ln in body] + ["}"]
@@ -295,7 +338,7 @@ class CudaTarget:
     def _one_thread_per_slot(fn, body):
         fn.launch = (1, "BATCH")
         return (["const unsigned b = blockIdx.y;",
-                 "if (blockIdx.x * blockDim.x + threadIdx.x == 0) {"]
+                 "if (_bx * blockDim.x + threadIdx.x == 0) {"]
                 + ["    " + ln for ln in body] + ["}"])
 
     @staticmethod
