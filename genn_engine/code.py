@@ -126,6 +126,27 @@ def _declared_names(tokens):
     return declared
 
 
+def top_level_locals(code):
+    """Names ``code`` declares outside any block: visible to code that
+    follows in the same scope (GeNN 5: sim code's locals in threshold and
+    reset code)."""
+    tokens = tokenize(code)
+    out, depth, start = set(), 0, 0
+    # split the token stream into top-level statements; keep their declarations
+    for k, tok in enumerate(tokens):
+        if tok.text in "([{":
+            depth += 1
+        elif tok.text in ")]}":
+            depth -= 1
+        if depth == 0 and tok.text in (";", "}"):
+            stmt = tokens[start:k + 1]
+            start = k + 1
+            if stmt and stmt[0].text not in ("if", "for", "while", "do",
+                                              "switch", "{", "else"):
+                out |= _declared_names(stmt)
+    return out
+
+
 def _is_float_literal(text):
     if text.lower().startswith("0x"):
         return False

@@ -17,6 +17,10 @@ from .neurons import LOSS_TYPES, SPIKING_LOSSES, hidden_neuron, input_neuron, \
 from .synapses import evp_synapse
 
 
+class DataCapacityError(ValueError):
+    """Data larger than the room reserved for it when the model was loaded."""
+
+
 class SpikeBufferOverflow(RuntimeError):
     """More spikes than N_MAX_SPIKE in two consecutive trials."""
 
@@ -127,12 +131,15 @@ class EventPropNetwork:
                      "back_spike": 0, "overflow": 0, "rev_t": 0.0,
                      "t_next": 0.0}
         self.resets = []       # (group name, pop, part)
+        # python values of each population's params and its size: pygenn
+        # hands params back as NumericValue and names the size num_neurons
+        self.pop_params, self.pop_size = {}, {}
         # inputs
         in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
         p = dict(common, N_max_spike=c.n_max_spike_in)
         if c.pdrop_in > 0:
             p["p_drop"] = c.pdrop_in
-        self.inp = m.add_neuron_population(
+        self.inp = self._add_pop(
             "input", c.n_in, in_model, p,
             dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
         self.resets.append((self.inp, in_model, in_part))
@@ -173,8 +180,7 @@ class EventPropNetwork:
                                   nu_upper=L.nu_upper)
                     if L.reg == "avg":
                         vars_["sNSum_avg"] = 0.0
-            pop = m.add_neuron_population(f"hidden{li}", L.n, h_model, params,
-                                          vars_)
+            pop = self._add_pop(f"hidden{li}", L.n, h_model, params, vars_)
             self.hidden.append(pop)
             self.resets.append((pop, h_model, h_part))
             self._connect(f"w_in{li}" if li == 0 else f"w_ff{li - 1}", prev,
@@ -221,8 +227,7 @@ class EventPropNetwork:
                          A_m=0.0, A_s=0.0)
             if c.loss == "avg_xentropy":
                 vars_.update(S_m_prevstep=0.0, S_s_prevstep=0.0)
-        self.out = m.add_neuron_population("output", c.n_out, o_model, params,
-                                           vars_)
+        self.out = self._add_pop("output", c.n_out, o_model, params, vars_)
         if c.loss == "avg_xentropy":
             self.out.extra_global_params["dl_buf"].set_init_values(
                 np.zeros(B * c.n_out * 2 * self.n_steps))
@@ -246,6 +251,11 @@ class EventPropNetwork:
         self._add_softmax()
         self._add_regularisers()
 
+    def _add_pop(self, name, n, model, params, vars_):
+        pop = self.model.add_neuron_population(name, n, model, params, vars_)
+        self.pop_params[name], self.pop_size[name] = dict(params), n
+        return pop
+
     def _tau_init(self, mean, std, lower):
         if std <= 0:
             return mean
@@ -263,7 +273,7 @@ class EventPropNetwork:
         if het_post:
             post_refs["tau_syn_post"] = api.create_var_ref(post, "tau_syn")
         else:
-            params["tau_syn_post"] = post.params["tau_syn"]
+            params["tau_syn_post"] = self.pop_params[post.name]["tau_syn"]
         pre_refs = {"back_spike_pre": api.create_var_ref(pre, "back_spike")}
         if dropout:
             pre_refs["dropped_pre"] = api.create_var_ref(pre, "dropped")
@@ -275,7 +285,8 @@ class EventPropNetwork:
                                    pre_var_refs=pre_refs,
                                    post_var_refs=post_refs),
             api.init_postsynaptic("DeltaCurr"))
-        sg.pre_target_var = "RevISyn"
+        if backprop:     # only neurons that take backward input have RevISyn
+            sg.pre_target_var = "RevISyn"
         if train:
             self._train(name, sg, "w", "dw", wu_var=True)
         self.__dict__.setdefault("synapses", {})[name] = sg
@@ -311,7 +322,7 @@ class EventPropNetwork:
                 api, f"EVP_reset_{pop.name}", model, part)
             values = {}
             for p in params:
-                values[p] = pop.params.get(p, 0.0) if p != "N_batch" \
+                values[p] = self.pop_params[pop.name].get(p, 0.0) if p != "N_batch" \
                     else float(self.cfg.batch_size)
             c = self.model.add_custom_update(
                 f"reset_{pop.name}", "EVP_Reset", rmodel, values, {},
@@ -376,32 +387,86 @@ class EventPropNetwork:
         return self
 
     def load(self):
-        rec_steps = max(self.cfg.spk_rec_steps or self.n_steps, self.n_steps)
-        self.model.load(num_recording_timesteps=rec_steps
-                        if self.cfg.record_spikes else None)
+        """Allocate and initialise the model (GeNN's load()).
+
+        Extra global parameters are allocated here and cannot grow later
+        (as in GeNN), so set_data() comes first: it reserves the room for
+        the data of every later upload.
+        """
         # ring buffers: N_max_spike entries per neuron and batch slot
         for pop in [self.inp] + self.hidden:
-            n = self.cfg.batch_size * pop.size * int(pop.params["N_max_spike"])
+            n = self.cfg.batch_size * self.pop_size[pop.name] * \
+                int(self.pop_params[pop.name]["N_max_spike"])
             for name in ("tk", "Ik_buf", "Bk_buf", "dtkm_buf", "dtks_buf"):
                 if name in pop.extra_global_params:
                     pop.extra_global_params[name].set_init_values(np.zeros(n))
+        if self.cfg.loss == "sum_weigh_input" and \
+                getattr(self, "_g_rows", None) is None:
+            # room for set_input_weighting() after load()
+            self._write_egp(self.out, "g_in", np.zeros(
+                getattr(self, "sample_capacity", 0) * self.n_steps))
+        rec_steps = max(self.cfg.spk_rec_steps or self.n_steps, self.n_steps)
+        self.model.load(num_recording_timesteps=rec_steps
+                        if self.cfg.record_spikes else None)
+        self.loaded = True
         return self
 
-    def set_data(self, start, end, times, labels):
+    def _write_egp(self, pop, name, values, capacity=None):
+        """Set an extra global parameter: before load() with room for
+        ``capacity`` values, after it into that room (it cannot grow)."""
+        egp = pop.extra_global_params[name]
+        values = np.asarray(values).ravel()
+        if not getattr(self, "loaded", False):
+            capacity = max(capacity or 0, values.size)
+            egp.set_init_values(np.concatenate(
+                [values, np.zeros(capacity - values.size, values.dtype)]))
+            return
+        view = egp.view
+        if view is None:
+            raise DataCapacityError(
+                f"'{name}' was not set before load(), so no room was allocated "
+                "for it: call set_data() before load()")
+        if values.size > view.size:
+            raise DataCapacityError(
+                f"'{name}' needs {values.size} values but {view.size} were "
+                "reserved when the model was loaded: pass a larger reserve to "
+                "set_data() before load()")
+        view[:values.size] = values
+        egp.push_to_device()
+
+    def set_data(self, start, end, times, labels, reserve=1.0):
         """Every sample's input spikes (neuron-major: start/end (n_samples, n_in)
-        index ``times``, local trial time in ms) and labels."""
+        index ``times``, local trial time in ms) and labels.
+
+        Called before load(), it reserves ``reserve`` times the room these
+        data take (for larger uploads later, e.g. augmented epochs); after
+        load() the data must fit that room.
+        """
         start = np.asarray(start)
         if start.ndim != 2 or start.shape[1] != self.cfg.n_in:
             raise ValueError(f"start must have shape (n_samples, {self.cfg.n_in})")
-        egp = self.inp.extra_global_params
-        egp["spikeTimes"].set_init_values(times)   # converted once, to scalar
-        egp["allStart"].set_init_values(np.asarray(start, np.int32).ravel())
-        egp["allEnd"].set_init_values(np.asarray(end, np.int32).ravel())
         labels = np.asarray(labels, np.int32)
         if labels.size and (labels.min() < 0 or labels.max() >= self.cfg.n_out):
             raise ValueError(f"labels must lie in [0, {self.cfg.n_out})")
-        egp["labels"].set_init_values(labels)
-        self.n_samples = len(labels)
+        if reserve < 1:
+            raise ValueError("reserve must be at least 1")
+        n, B = len(labels), self.cfg.batch_size
+        n_cap = int(np.ceil(n * reserve))
+        inp = self.inp
+        self._write_egp(inp, "spikeTimes", times,   # converted to scalar
+                        int(np.ceil(len(times) * reserve)))
+        self._write_egp(inp, "allStart", np.asarray(start, np.int32),
+                        n_cap * self.cfg.n_in)
+        self._write_egp(inp, "allEnd", np.asarray(end, np.int32),
+                        n_cap * self.cfg.n_in)
+        self._write_egp(inp, "labels", labels, n_cap)
+        if not getattr(self, "loaded", False):
+            # room for the order of a pass over every sample (plus a partial
+            # and an empty trial), twice over for orders that repeat samples
+            self.sample_capacity = n_cap
+            trials = max(2 * (-(-n_cap // B) + 2), 16)
+            self._write_egp(inp, "order", np.full(trials * B, -1, np.int32))
+        self.n_samples = n
 
     def set_input_weighting(self, g):
         """Per-sample time weighting of the "sum_weigh_input" loss.
@@ -421,7 +486,8 @@ class EventPropNetwork:
                              f", {self.n_steps}), got {g.shape}")
         if not np.all(np.isfinite(g)):
             raise ValueError("g must be finite")
-        self.out.extra_global_params["g_in"].set_init_values(g.ravel())
+        self._write_egp(self.out, "g_in", g,
+                        getattr(self, "sample_capacity", g.shape[0]) * self.n_steps)
         self._g_rows = g.shape[0]
 
     def set_order(self, order):
@@ -431,7 +497,7 @@ class EventPropNetwork:
             raise ValueError("order length must be a multiple of the batch size")
         if order.size and order.max() >= self.n_samples:
             raise ValueError("order refers to a sample that is not loaded")
-        self.inp.extra_global_params["order"].set_init_values(order)
+        self._write_egp(self.inp, "order", order)
         self.n_trials = order.size // self.cfg.batch_size
 
     # -- running ---------------------------------------------------------

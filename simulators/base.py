@@ -110,7 +110,7 @@ def run_trial_stepwise(net, trial, pairs):
             raise ValueError(f"population '{pop_name}' has no variable "
                              f"'{var}'; it has {sorted(pop.vars)}")
         views[(pop_name, var)] = pop
-    out = {(name, var): np.empty((net.n_steps, B, pop.size),
+    out = {(name, var): np.empty((net.n_steps, B, net.pop_size[name]),
                                  np.asarray(pop.vars[var].view).dtype)
            for (name, var), pop in views.items()}
 
@@ -118,7 +118,7 @@ def run_trial_stepwise(net, trial, pairs):
         for (name, var), pop in views.items():
             a = np.asarray(pop.vars[var].view).reshape(-1)
             # shared (unbatched) variables are the same for every slot
-            out[(name, var)][n] = a.reshape(B, -1) if a.size == B * pop.size \
+            out[(name, var)][n] = a.reshape(B, -1) if a.size == B * net.pop_size[name] \
                 else a.reshape(1, -1)
 
     prev = net.run_trial(trial, on_step=record)
@@ -175,8 +175,10 @@ class Simulator:
             p["MODEL_SEED"] = seed if seed else draw_seed()
         self.datasets = self.load_data(p)
         self.cfg = self.network_config(p)
-        self.net = EventPropNetwork(self.cfg).build().load()
-        self._upload(self.datasets)
+        self.net = EventPropNetwork(self.cfg).build()
+        # data before load(): GeNN allocates the room for it there
+        self._upload(self.datasets, reserve=self.data_reserve(p))
+        self.net.load()
         self.epoch = 0
         self.eta = p["ETA"]
         self.best = -1.0
@@ -262,7 +264,12 @@ class Simulator:
         """
         return self.datasets["train"]
 
-    def _upload(self, datasets):
+    def data_reserve(self, p):
+        """Room for data reserved at load(), as a multiple of the first
+        upload: more where later uploads (augmented epochs) can be larger."""
+        return 1.0
+
+    def _upload(self, datasets, reserve=1.0):
         """All splits into the device's sample store; remember where each starts.
 
         Neuron-major layouts of the other splits are kept, so re-uploading
@@ -299,7 +306,7 @@ class Simulator:
             offset += len(t)
         labels = np.concatenate([datasets[k].labels for k in names])
         self.net.set_data(np.concatenate(starts), np.concatenate(ends),
-                          np.concatenate(times), labels)
+                          np.concatenate(times), labels, reserve=reserve)
         if self.cfg.loss == "sum_weigh_input":
             self.net.set_input_weighting(np.concatenate(g))
         self.on_device = {k: datasets[k] for k in names}
@@ -337,7 +344,7 @@ class Simulator:
         local = np.where(order >= 0, order - self.base[split], -1)
         stats = outputs.PassStats(
             self.n_outputs(p), len(self.net.hidden),
-            [h.size for h in self.net.hidden],
+            [self.net.pop_size[h.name] for h in self.net.hidden],
             debug=_flag(p, "DEBUG_HIDDEN_N"))
         bar = outputs.progress(n_trials + 1, f"{split} {epoch}", p)
         for k in range(n_trials + 1):

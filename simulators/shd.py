@@ -208,6 +208,16 @@ class SHDModel(Simulator):
         return bool(p["AUGMENTATION"]) or p["BALANCE_TRAIN_CLASSES"] or \
             p["NORMALISE_SPIKE_NUMBER"]
 
+    def data_reserve(self, p):
+        # augmented epochs differ in size from the first upload (epoch 0's is
+        # cached, so it is not made twice)
+        if not self._per_epoch(p):
+            return 1.0
+        raw, ep0 = self.datasets["train"], self.training_data(p, 0)
+        ratio = max(len(ep0) / max(1, len(raw)),
+                    len(ep0.times) / max(1, len(raw.times)))
+        return 1.5 * max(1.0, ratio)
+
     def training_data(self, p, epoch):
         """The training split of ``epoch``: balanced, thinned and augmented
         afresh (seeded by (TRAIN_DATA_SEED, epoch)) when asked, then delayed."""

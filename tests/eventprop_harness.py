@@ -54,11 +54,12 @@ class Case:
                                  if k in ("tau0", "tau1", "alpha")})
 
     def engine_gradients(self, per_sample=False):
-        net = EventPropNetwork(self.cfg).build().load()
-        for name, w in self.weights.items():
-            net.set(engine_name(name), np.asarray(w).ravel())
+        net = EventPropNetwork(self.cfg).build()
         start, end, times = to_neuron_major(self.samples, self.cfg.n_in)
         net.set_data(start, end, times, self.labels)
+        net.load()
+        for name, w in self.weights.items():
+            net.set(engine_name(name), np.asarray(w).ravel())
         B = self.cfg.batch_size
         n = len(self.samples)
         order = np.full(2 * B, -1)
