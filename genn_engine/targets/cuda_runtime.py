@@ -263,7 +263,10 @@ class DeviceRuntime:
             if cname in m._arrays:
                 self._table[k] = int(self._allocs[cname][0])
             elif cname in m._egps and m._egps[cname]._values is not None:
-                self.set_pointer(cname, m._egps[cname]._values)
+                # allocated once, here (as GeNN 5 does): the parameter's
+                # view is the managed memory, push_to_device() copies nothing
+                egp = m._egps[cname]
+                self._table[k], egp._values = self._managed(cname, egp._values)
         params_addr, m._params = self._managed("__params", m._params)
         self._set_global("g_ptrs", np.uint64(
             int(self._allocs["__pointers"][0])))
@@ -300,12 +303,17 @@ class DeviceRuntime:
                f"set {name}")
 
     def set_pointer(self, cname, array):
-        """An extra global parameter's values (e.g. the data set): copied to
-        managed memory once, then read by the kernels in place."""
+        """push_to_device() of an extra global parameter (e.g. the data set):
+        its view is managed memory already (see load), or it is copied."""
         pointers = self.m._gen.pointers
         if cname not in pointers:
             return
-        addr, _ = self._managed(cname, np.ascontiguousarray(array))
+        old = self._allocs.get(cname)
+        if old is not None and old[1].ctypes.data == array.ctypes.data \
+                and old[1].nbytes == array.nbytes:
+            addr = int(old[0])          # the view itself: nothing to copy
+        else:
+            addr, _ = self._managed(cname, np.ascontiguousarray(array))
         self._table[pointers.index(cname)] = addr
 
     def synchronize(self, err, what):
