@@ -431,6 +431,7 @@ class FakeDriver:
     def cuCtxSetCurrent(self, ctx): return (0,)
     def cuCtxSynchronize(self): return (0,)
     def cuGetErrorString(self, err): return (0, b"fake error")
+    def cuMemGetInfo(self): return (0, 2**34, 2**35)
 
     def cuMemAllocManaged(self, n, flags):
         import ctypes
@@ -515,3 +516,12 @@ def test_eventprop_training_step_through_the_gpu_runtime(fake_gpu):
     _assert_same_spikes(s_cpu, s_gpu)
     for k in g_cpu:
         np.testing.assert_array_equal(g_gpu[k], g_cpu[k], err_msg=k)
+
+
+@needs_nvrtc
+def test_gpu_runtime_refuses_more_managed_memory_than_is_free(fake_gpu,
+                                                             monkeypatch):
+    monkeypatch.setattr(fake_gpu, "cuMemGetInfo", lambda: (0, 4096, 2**35),
+                        raising=False)
+    with pytest.raises(RuntimeError, match="does not oversubscribe"):
+        _mixed_model("cuda", "double")

@@ -247,7 +247,17 @@ class DeviceRuntime:
         funcs = [_check(d.cuModuleGetFunction(self._module, k.encode()),
                         f"cuModuleGetFunction({k})")
                  for k in self.target.kernels]
-        # every array once, in managed memory; the API's views point at it
+        # every array once, in managed memory; the API's views point at it.
+        # Managed memory beyond what the GPU has free can hang it: refuse.
+        need = sum(a.nbytes for a in m._arrays.values()) + sum(
+            e._values.nbytes for e in m._egps.values()
+            if e._values is not None)
+        free, _ = _check(d.cuMemGetInfo(), "cuMemGetInfo")
+        if need > 0.8 * free:
+            raise RuntimeError(
+                f"backend 'cuda': the model needs {need / 2**20:.0f} MiB but "
+                f"the GPU has {free / 2**20:.0f} MiB free; this runtime keeps "
+                "every array in managed memory and does not oversubscribe it")
         for cname, host in list(m._arrays.items()):
             _, m._arrays[cname] = self._managed(cname, host)
         for g in m._groups():
@@ -288,8 +298,28 @@ class DeviceRuntime:
                                        ctypes.c_int32]
         lib.genn_custom_update.argtypes = [ctypes.c_int32, ctypes.c_uint64,
                                            ctypes.c_int]
+        self._prefetch()
         self.synchronize(0, "load")
         return lib
+
+    def _prefetch(self):
+        """Move every array to the GPU now rather than page by page at the
+        first kernels (an optimisation: failures are ignored)."""
+        d = self.driver
+        for ptr, view in self._allocs.values():
+            try:
+                n = max(1, view.nbytes)
+                try:                                   # CUDA 12's signature
+                    err = d.cuMemPrefetchAsync(ptr, n, self._dev, 0)
+                except TypeError:                      # CUDA 13's
+                    loc = d.CUmemLocation()
+                    loc.type = d.CUmemLocationType.CU_MEM_LOCATION_TYPE_DEVICE
+                    loc.id = int(self._dev)
+                    err = d.cuMemPrefetchAsync(ptr, n, loc, 0, 0)
+                if int(err[0]) != 0:
+                    return
+            except Exception:
+                return
 
     def _set_global(self, name, value):
         d = self.driver
