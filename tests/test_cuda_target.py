@@ -525,3 +525,20 @@ def test_gpu_runtime_refuses_more_managed_memory_than_is_free(fake_gpu,
                         raising=False)
     with pytest.raises(RuntimeError, match="does not oversubscribe"):
         _mixed_model("cuda", "double")
+
+
+def test_a_simulator_trains_identically_on_the_cuda_target(tmp_path):
+    """Yin-Yang through the whole simulator (Adam, validation, results
+    files): the emulated CUDA target repeats the CPU target's history."""
+    from tests.test_simulators import small_yinyang
+    from simulators.yinyang import YinYangModel
+    hist = {}
+    for backend in ("cpu", "cuda_emulated"):
+        p = small_yinyang(tmp_path / backend, N_EPOCHS=2, N_TRAIN=32 * 8,
+                          BACKEND=backend)
+        hist[backend] = YinYangModel(p).train_test(p)["history"]
+    keys = [k for k in hist["cpu"][-1] if k != "time_s"
+            and isinstance(hist["cpu"][-1][k], (int, float))]
+    assert "train_loss" in keys and "test_acc" in keys
+    for a, b in zip(hist["cpu"], hist["cuda_emulated"]):
+        assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
