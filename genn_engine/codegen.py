@@ -334,38 +334,54 @@ class Generator:
         lines.append("}")
         return lines
 
+    def _shared_kind(self, kind, neuron_side):
+        """(may write, kind) of per-neuron state seen from synapse code: a
+        target whose synapse threads share neurons (CUDA) keeps it
+        read-only there."""
+        if neuron_side or getattr(self.target, "synapse_code_writes_neurons",
+                                  True):
+            return True, kind
+        return False, (f"{kind} (on the {self.target.name} target synapse "
+                       "code only reads neuron state)")
+
     def wu_pre_symbols(self, fn, sg, env, var_locals, neuron_side, b="b",
                        i="i"):
         """Presynaptic neuron var refs and WU pre vars, by side of the code."""
+        may, ref_kind = self._shared_kind("variable reference", neuron_side)
         for rname, (decl, ref) in sg.pre_var_refs.items():
-            writable = decl.access.name == "READ_WRITE"
+            writable = decl.access.name == "READ_WRITE" and may
             if neuron_side:
                 env[rname] = Symbol(var_locals[ref.var_name], writable,
-                                    "variable reference")
+                                    ref_kind)
             else:
                 st = ref.storage
                 env[rname] = Symbol(f"{fn.ptr(st)}[{st.index(b, i)}]",
-                                    writable, "variable reference")
+                                    writable, ref_kind)
+        may, var_kind = self._shared_kind("variable", neuron_side)
         for v in sg.pre_vars.values():
             st = v.storage
             env[v.name] = Symbol(f"{fn.ptr(st)}[{st.index(b, i)}]",
-                                 v.access.name == "READ_WRITE", "variable")
+                                 v.access.name == "READ_WRITE" and may,
+                                 var_kind)
 
     def wu_post_symbols(self, fn, sg, env, var_locals, neuron_side, b="b",
                         j="j"):
+        may, ref_kind = self._shared_kind("variable reference", neuron_side)
         for rname, (decl, ref) in sg.post_var_refs.items():
-            writable = decl.access.name == "READ_WRITE"
+            writable = decl.access.name == "READ_WRITE" and may
             if neuron_side:
                 env[rname] = Symbol(var_locals[ref.var_name], writable,
-                                    "variable reference")
+                                    ref_kind)
             else:
                 st = ref.storage
                 env[rname] = Symbol(f"{fn.ptr(st)}[{st.index(b, j)}]",
-                                    writable, "variable reference")
+                                    writable, ref_kind)
+        may, var_kind = self._shared_kind("variable", neuron_side)
         for v in sg.post_vars.values():
             st = v.storage
             env[v.name] = Symbol(f"{fn.ptr(st)}[{st.index(b, j)}]",
-                                 v.access.name == "READ_WRITE", "variable")
+                                 v.access.name == "READ_WRITE" and may,
+                                 var_kind)
 
     def wu_neuron_hooks(self, fn, pop, var_locals):
         """WU pre/post dynamics and spike code that runs in the neuron loop."""

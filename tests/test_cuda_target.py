@@ -542,3 +542,38 @@ def test_a_simulator_trains_identically_on_the_cuda_target(tmp_path):
     assert "train_loss" in keys and "test_acc" in keys
     for a, b in zip(hist["cpu"], hist["cuda_emulated"]):
         assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
+
+
+def test_synapse_code_may_not_write_neuron_state_on_the_cuda_target():
+    """Many GPU threads run one neuron's synapses at once: a write to its
+    state from synapse code would race, so it is a definition error there
+    (the CPU target, which runs them in order, allows it)."""
+    from genn_engine import DefinitionError, VarAccessMode
+    wu = create_weight_update_model(
+        "writes_pre", vars=[("w", "scalar")],
+        pre_neuron_var_refs=[("x_pre", "scalar", VarAccessMode.READ_WRITE)],
+        pre_spike_syn_code="addToPost(w);\nx_pre += w;")
+    for backend in ("cpu", "cuda_emulated"):
+        m = GeNNModel("float", "writes_pre", backend=backend)
+        src = m.add_neuron_population("src", 2, "SpikeSourceArray", {},
+                                      {"startSpike": 0, "endSpike": 0})
+        src.extra_global_params["spikeTimes"].set_init_values(np.zeros(1))
+        post = m.add_neuron_population(
+            "post", 2, create_neuron_model("px", vars=[("x", "scalar")]),
+            {}, {"x": 0.0})
+        pre_pop = m.add_neuron_population(
+            "pre", 2, create_neuron_model("py", vars=[("x", "scalar")],
+                                          threshold_condition_code="x > 1"),
+            {}, {"x": 0.0})
+        m.add_synapse_population(
+            "s", "DENSE", pre_pop, post,
+            init_weight_update(wu, {}, {"w": 1.0}, pre_var_refs={
+                "x_pre": create_var_ref(pre_pop, "x")}),
+            init_postsynaptic("DeltaCurr"))
+        del src
+        if backend == "cpu":
+            m.build()
+        else:
+            with pytest.raises(DefinitionError,
+                               match=r"x_pre.*read-only.*cuda target"):
+                m.build()

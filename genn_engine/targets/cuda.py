@@ -205,6 +205,8 @@ class CudaTarget:
     """
     name = "cuda"
     restrict = "__restrict__"
+    # many threads run one neuron's synapses: neuron state is read-only there
+    synapse_code_writes_neurons = False
 
     def __init__(self, emulated=False):
         self.emulated = emulated
