@@ -417,7 +417,7 @@ class FakeDriver:
                "g_rec_steps": 4}
 
     def __init__(self):
-        self.targets = []        # CudaTargets built, newest last
+        self.targets = []        # CudaTargets built
         self.buffers = {}
         self.modules = []
         self.LAUNCH_KERNEL_ADDRESS = None
@@ -451,12 +451,15 @@ class FakeDriver:
 
     def cuModuleLoadData(self, image):
         import ctypes
+        import inspect
         from genn_engine.compiler import build_library
         from genn_engine.targets.cuda import SHIM
-        target = self.targets[-1]
+        # the image is a GPU binary; run the source of the runtime's target
+        target = inspect.currentframe().f_back.f_locals["self"].target
         path, _ = build_library(SHIM + target.kernel_source + FAKE_LAUNCH,
                                 "fake_device", target.compile_flags())
-        lib = ctypes.CDLL(str(path))
+        from genn_engine.model import _private_library
+        lib = _private_library(str(path))   # a module's own globals, as on a GPU
         self.LAUNCH_KERNEL_ADDRESS = ctypes.cast(lib.fake_cuLaunchKernel,
                                                  ctypes.c_void_p).value
         self.modules.append(lib)
@@ -577,3 +580,23 @@ def test_synapse_code_may_not_write_neuron_state_on_the_cuda_target():
             with pytest.raises(DefinitionError,
                                match=r"x_pre.*read-only.*cuda target"):
                 m.build()
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("engine_test", [
+    test_lif_constant_current_spikes_at_analytic_times,
+    test_sparse_fixed_probability_propagation_matches_numpy,
+    test_spike_like_events_and_add_to_pre,
+    test_batch_and_neuron_reductions_equal_numpy,
+    test_custom_update_vars_reduce_and_weight_updates,
+    test_dynamic_parameter_takes_effect,
+    test_rng_moments_and_reproducibility,
+    test_recording_and_run_steps_match_step_time,
+    test_custom_updates_inside_the_step_loop_match_python_calls,
+    test_models_of_one_structure_keep_their_own_state],
+    ids=lambda f: f.__name__[5:])
+def test_engine_tests_through_the_gpu_runtime(fake_gpu, monkeypatch,
+                                              engine_test):
+    monkeypatch.setenv("GENN_ENGINE_BACKEND", "cuda")
+    engine_test()
+    assert fake_gpu.modules
