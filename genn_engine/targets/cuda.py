@@ -310,7 +310,9 @@ class CudaTarget:
         """One thread per batch slot clears spike/event counts and the
         recording row of this step, before any neuron kernel runs."""
         from ..codegen import Function
-        resets, self._resets = self._resets, []
+        # (entries of an earlier generation that failed half-way: dropped)
+        resets = [(f, ln) for f, ln in self._resets if f.gen is gen]
+        self._resets = []
         if not resets:
             return None
         fn = Function(gen, "reset_spike_lists", "reset")
