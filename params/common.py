@@ -40,8 +40,10 @@ GENERAL = _g(
     ("CUDA_VISIBLE_DEVICES", True, "Internal GeNN switch how CUDA devices are addressed "
      "(kept for compatibility; ignored by this package)"),
     ("BACKEND", "cpu", "(added) Backend: the built-in engine (\"cpu\", "
-     "\"single_threaded_cpu\") or real GeNN through pygenn (\"genn\")",
-     {"choices": ("cpu", "single_threaded_cpu", "genn")}),
+     "\"single_threaded_cpu\") or real GeNN through pygenn: \"genn\" (its best "
+     "backend), \"genn_cpu\" (batch size 1 only), \"genn_cuda\"",
+     {"choices": ("cpu", "single_threaded_cpu", "genn", "genn_cpu",
+                  "genn_cuda")}),
     ("N_THREADS", None, "(added) Number of CPU threads for the cpu backend; None = all cores",
      {"kind": "int", "check": checks.positive}),
     ("VERBOSE", False, "(added) Whether to print progress details"),
