@@ -312,3 +312,16 @@ def test_shd_training_on_real_genn_equals_engine(tmp_path):
             super().__init__(p, n_channels=40)
     a, b = _train_both(Small, p)
     _assert_same_training(a, b)
+
+
+def test_mnist_training_on_real_genn_equals_engine(tmp_path):
+    from params.mnist import defaults
+    from simulators.mnist import MNISTModel
+    from tests.test_simulators import fake_mnist
+    fake_mnist(tmp_path / "data", n_train=200, n_test=40)
+    p = defaults()
+    p.update(DATA_DIR=str(tmp_path / "data"), OUT_DIR=str(tmp_path / "out"),
+             N_TRAIN=40, N_VALIDATE=10, N_TEST=10, N_EPOCHS=1, NUM_HIDDEN=16,
+             N_BATCH=1, REDUCED_CLASSES=[1, 7], LOSS_TYPE="avg_xentropy",
+             MODEL_SEED=3, PDROP_INPUT=0.0, PDROP_HIDDEN=0.0, REG_TYPE="simple")
+    _assert_same_training(*_train_both(MNISTModel, p))
