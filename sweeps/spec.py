@@ -176,7 +176,7 @@ def _digest(obj):
 
 def _value_text(v):
     text = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
-    return re.sub(r"[^A-Za-z0-9.+-]+", "", text.replace(",", "+")) or "x"
+    return re.sub(r"[^A-Za-z0-9._+-]+", "", text.replace(",", "+")) or "x"
 
 
 def _folder_name(keys, varied, seed):
