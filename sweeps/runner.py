@@ -4,8 +4,8 @@ table and the summary plot.
     from sweeps import Sweep, run_sweep
     sweep = Sweep("yinyang", base={"N_EPOCHS": 5},
                   grid={"NUM_HIDDEN": [100, 200], "ETA": [0.001, 0.005]}, seeds=3)
-    result = run_sweep(sweep, "sweeps/yy")      # embedded Ray if installed
-    result.table                                # a DataFrame, also sweeps/yy/sweep_results.csv
+    result = run_sweep(sweep, "results/yy")     # on Ray when installed
+    result.table        # a DataFrame; also results/yy/sweep_results.csv
 
 Running it again skips the complete points and resumes the others.
 """

@@ -125,6 +125,18 @@ def test_a_failing_point_is_reported_on_ray(ray_address, tmp_path):
     assert "nope" in pd.read_csv(tmp_path / TABLE)["error"].dropna().iloc[0]
 
 
+def test_a_task_whose_worker_dies_is_reported_and_the_others_finish(ray_address):
+    from sweeps.tasks import TaskCrashed, run_tasks
+
+    def square_or_die(x):       # local: Ray ships it by value
+        if x == 2:
+            os._exit(1)
+        return x * x
+    got = run_tasks(square_or_die, [1, 2, 3], cpus=1)
+    assert got[0] == 1 and got[2] == 9
+    assert isinstance(got[1], TaskCrashed)
+
+
 def test_cross_validation_folds_in_parallel_equal_sequential_folds(ray_address,
                                                                    tmp_path):
     from tests.shd_files import write_vlen

@@ -4,7 +4,7 @@ Examples::
 
     python -m train_scripts.sweep shd grid.json
     python -m train_scripts.sweep yinyang --grid NUM_HIDDEN=[100,200] \\
-        --grid ETA=[0.001,0.005] --seeds 3 --out sweeps/yy N_EPOCHS=5
+        --grid ETA=[0.001,0.005] --seeds 3 --out results/yy N_EPOCHS=5
     python -m train_scripts.sweep shd grid.json --address ray://head:10001
 
 KEY=VALUE pairs set base parameters (over those of the file); ``--grid``
