@@ -204,3 +204,31 @@ def test_cv_parallel_without_ray_says_what_to_install(monkeypatch, tmp_path):
         res = run_sweep(Sweep("yinyang", base={**BASE, "N_EPOCHS": 1}), tmp_path,
                         progress=False)
     assert np.isfinite(res.table["final_test_acc"][0])
+
+
+def test_shd_sweep_with_validation_columns_and_model_kwargs(tmp_path):
+    from tests.shd_files import write_vlen
+    from tests.test_shd import N_CH, make_samples, params
+    data = tmp_path / "data"
+    data.mkdir()
+    write_vlen(data / "shd_train.h5", *make_samples(3, seed=0))
+    write_vlen(data / "shd_test.h5", *make_samples(1, seed=1))
+    base = {k: v for k, v in params(data, tmp_path / "unused").items()
+            if k in ("DATA_DIR", "DATA_CACHE_DIR", "TRIAL_MS", "N_BATCH",
+                     "N_VALIDATE", "N_MAX_SPIKE", "INPUT_HIDDEN_MEAN",
+                     "INPUT_HIDDEN_STD", "W_REPORT_INTERVAL")}
+    sw = Sweep("shd", base={**base, "N_EPOCHS": 2}, grid={"NUM_HIDDEN": [12, 20]},
+               seeds=[1], model_kwargs={"n_channels": N_CH})
+    with pytest.warns(UserWarning, match="N_VALIDATE|N_TRAIN"):
+        res = run_sweep(sw, tmp_path / "sw", use_ray=False, progress=False)
+    assert not res.failed
+    df = pd.read_csv(tmp_path / "sw" / TABLE)
+    for col in ("final_val_acc", "best_val_acc", "final_test_acc", "test_acc_at_best"):
+        assert df[col].notna().all(), col
+    assert (df["best_on"] == "val_acc").all()
+    for row in df.itertuples():
+        runs = pd.read_csv(tmp_path / "sw" / row.point / "run_results.csv")
+        assert row.final_val_acc == runs["val_acc"].iloc[-1]
+        assert row.best_val_acc == runs["val_acc"].max()
+        assert row.test_acc_at_best == runs["test_acc"][runs["val_acc"].idxmax()]
+    assert (tmp_path / "sw" / PLOT).stat().st_size > 0
