@@ -49,22 +49,26 @@ def _numeric(values):
                for v in values)
 
 
+def figure(**kw):
+    """A matplotlib Figure that draws to files only (no pyplot, no backend
+    switch: the caller's plotting set-up stays as it is)."""
+    from matplotlib.figure import Figure
+    return Figure(**kw)
+
+
 def plot_summary(df, varied_keys, out_dir):
     """One panel per varied parameter (a single panel over seeds when
     nothing varies): mean +- standard deviation over seeds of the final
     validation and test accuracy, one line per setting of the other varied
     parameters. Returns the path, or None when no run has results."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     ok = df[df["status"] == "done"]
     metrics = [(c, label) for c, label in PLOTTED
                if c in ok and ok[c].notna().any()]
     if ok.empty or not metrics:
         return None
     keys = list(varied_keys) or ["seed"]
-    fig, axes = plt.subplots(len(metrics), len(keys), squeeze=False,
-                             figsize=(4.2 * len(keys), 3.2 * len(metrics)))
+    fig = figure(figsize=(4.2 * len(keys), 3.2 * len(metrics)))
+    axes = fig.subplots(len(metrics), len(keys), squeeze=False)
     for col_i, key in enumerate(keys):
         others = [k for k in varied_keys if k != key]
         values = list(dict.fromkeys(ok[key].tolist()))
@@ -97,5 +101,4 @@ def plot_summary(df, varied_keys, out_dir):
     fig.tight_layout()
     path = Path(out_dir) / PLOT
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -137,6 +137,20 @@ def test_a_task_whose_worker_dies_is_reported_and_the_others_finish(ray_address)
     assert isinstance(got[1], TaskCrashed)
 
 
+def test_optuna_search_runs_its_trials_on_ray(ray_address, tmp_path):
+    pytest.importorskip("optuna")
+    from sweeps.search import Search, run_search
+    s = Search("yinyang", base=dict(SPEC["base"], MODEL_SEED=1), trials=2, parallel=2,
+               space={"ETA": {"low": 1e-3, "high": 1e-2, "log": True}},
+               metric="final_train_acc", seed=1)
+    study = run_search(s, tmp_path, use_ray=True, progress=False)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    for t in study.trials:
+        runs = pd.read_csv(tmp_path / t.user_attrs["point"] / "run_results.csv")
+        assert t.value == runs["train_acc"].iloc[-1]
+    assert ray.is_initialized()         # the file's Ray, left running
+
+
 def test_cross_validation_folds_in_parallel_equal_sequential_folds(ray_address,
                                                                    tmp_path):
     from tests.shd_files import write_vlen

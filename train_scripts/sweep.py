@@ -7,6 +7,10 @@ Examples::
         --grid ETA=[0.001,0.005] --seeds 3 --out results/yy N_EPOCHS=5
     python -m train_scripts.sweep shd grid.json --address ray://head:10001
 
+A sweep file with "space" instead of "grid" runs an Optuna search
+(sweeps/search.py; needs optuna): ``--trials`` and ``--parallel`` override
+its counts.
+
 KEY=VALUE pairs set base parameters (over those of the file); ``--grid``
 adds a grid axis, ``--point`` an explicit point (JSON dict). Each point is a
 Ray task on Ray started on this machine, or on the cluster of ``--address``
@@ -52,6 +56,8 @@ def _parser():
                     help="run the points one after another in this process")
     ap.add_argument("--model-kwargs", metavar="JSON",
                     help='simulator constructor arguments, e.g. \'{"n_channels": 40}\'')
+    ap.add_argument("--trials", type=int, help="Optuna search: trials to finish")
+    ap.add_argument("--parallel", type=int, help="Optuna search: trials run at once")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
@@ -99,13 +105,44 @@ def build_sweep(args, ap):
             spec[key] = value
     if args.model_kwargs:
         spec["model_kwargs"] = json.loads(args.model_kwargs)
-    sweep = Sweep.from_dict(spec, args.benchmark)
-    sweep.expand()                  # every point valid before any runs
     out = args.out
     if out is None:
         from pathlib import Path
         out = f"sweep_{Path(spec_path).stem}" if spec_path else f"sweep_{args.benchmark}"
+    if "space" in spec:
+        return _search(spec, args, ap), out
+    for name in ("trials", "parallel"):
+        if getattr(args, name) is not None:
+            ap.error(f"--{name} is for a search (a sweep file with \"space\")")
+    sweep = Sweep.from_dict(spec, args.benchmark)
+    sweep.expand()                  # every point valid before any runs
     return sweep, out
+
+
+def _search(spec, args, ap):
+    if spec["grid"] or spec["points"] or "seeds" in spec:
+        ap.error("a search (\"space\") takes no grid, points or seeds")
+    from sweeps.search import Search
+    spec = {k: v for k, v in spec.items() if k not in ("grid", "points")}
+    for name in ("trials", "parallel"):
+        if getattr(args, name) is not None:
+            spec[name] = getattr(args, name)
+    return Search.from_dict(spec, args.benchmark)
+
+
+def _run_search(search, out, args):
+    from sweeps.search import TABLE, run_search
+    study = run_search(search, out, use_ray=False if args.no_ray else None,
+                       address=args.address, progress=not args.quiet)
+    try:
+        best = study.best_trial
+    except ValueError:
+        print("error: no trial finished", file=sys.stderr)
+        return 1
+    print(f"best {search.metric} {best.value:.4f}: {best.params} "
+          f"(OUT/{best.user_attrs['point']})")
+    print(f"table: {out}/{TABLE}")
+    return 0
 
 
 def main(argv=None):
@@ -113,11 +150,17 @@ def main(argv=None):
     args = ap.parse_intermixed_args(sys.argv[1:] if argv is None else argv)
     try:
         sweep, out = build_sweep(args, ap)
-    except (OSError, KeyError, TypeError, ValueError) as e:
+    except (OSError, ImportError, KeyError, TypeError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"error: {msg}", file=sys.stderr)
         return 2
-    from sweeps import run_sweep
+    from sweeps import Sweep, run_sweep
+    if not isinstance(sweep, Sweep):
+        try:
+            return _run_search(sweep, out, args)
+        except ImportError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     n = len(sweep.expand())
     print(f"sweep of {n} runs into {out}")
     try:
