@@ -39,7 +39,8 @@ def run_params(point_params, folder, cpus):
     """The parameters a point runs with in ``folder`` on ``cpus`` threads."""
     p = dict(point_params)
     p.update({"OUT_DIR": str(folder), "NAME": RUN_NAME, "N_THREADS": int(cpus),
-              "LOAD_LAST": False, "LOAD_BEST": False, "OVERWRITE": False})
+              "LOAD_LAST": False, "LOAD_BEST": False, "OVERWRITE": False,
+              "WRITE_TO_DISK": True})
     return p
 
 
@@ -113,6 +114,7 @@ def run_point(task):
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ERROR).unlink(missing_ok=True)
+        (folder / DONE).unlink(missing_ok=True)     # of other parameters
         from params import validate
         from simulators import outputs
         benchmark = task["benchmark"]

@@ -29,7 +29,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from params import validate
 
 # keys the sweep sets itself for every run
-MANAGED_KEYS = ("NAME", "OUT_DIR", "LOAD_LAST", "LOAD_BEST", "OVERWRITE")
+MANAGED_KEYS = ("NAME", "OUT_DIR", "LOAD_LAST", "LOAD_BEST", "OVERWRITE",
+                "WRITE_TO_DISK")
 MODES = ("train_test", "train")
 RUN_NAME = "run"        # NAME of every run: OUT/<point>/run_results.csv ...
 _FIELDS = ("benchmark", "base", "grid", "points", "seeds", "seed_keys", "mode",
@@ -100,8 +101,9 @@ class Sweep:
             bad = sorted(keys & set(MANAGED_KEYS))
             if bad:
                 raise ValueError(f"{bad} in the sweep's {where}: the sweep sets "
-                                 "these itself (NAME and OUT_DIR per point; "
-                                 "LOAD_LAST/OVERWRITE when it resumes)")
+                                 "these itself (NAME and OUT_DIR per point, "
+                                 "LOAD_LAST/OVERWRITE when it resumes, and "
+                                 "WRITE_TO_DISK: the table is read from the files)")
         clash = sorted(varied & set(self.seed_keys)) if self.seeds is not None else []
         if clash:
             raise ValueError(f"{clash} vary in the grid or points and are also set "

@@ -54,6 +54,7 @@ def test_grid_points_and_seeds_expand_validated_with_readable_names():
     ({"grid": {"NUM_HIDDN": [1, 2]}}, "did you mean 'NUM_HIDDEN'"),
     ({"points": [{"ETA": "fast"}]}, "ETA"),
     ({"base": {"OUT_DIR": "x"}}, "sets these itself"),
+    ({"base": {"WRITE_TO_DISK": False}}, "read from the files"),
     ({"grid": {"MODEL_SEED": [1, 2]}, "seeds": 2}, "from the sweep's seeds"),
     ({"grid": {"ETA": []}}, "non-empty list"),
     ({"mode": "test"}, "sweep mode"),
