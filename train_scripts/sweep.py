@@ -3,8 +3,8 @@
 Examples::
 
     python -m train_scripts.sweep shd grid.json
-    python -m train_scripts.sweep yinyang --grid NUM_HIDDEN=[100,200] \\
-        --grid ETA=[0.001,0.005] --seeds 3 --out results/yy N_EPOCHS=5
+    python -m train_scripts.sweep yinyang --grid 'NUM_HIDDEN=[100,200]' \\
+        --grid 'ETA=[0.001,0.005]' --seeds 3 --out results/yy N_EPOCHS=5
     python -m train_scripts.sweep shd grid.json --address ray://head:10001
 
 A sweep file with "space" instead of "grid" runs an Optuna search
