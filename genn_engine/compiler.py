@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from .errors import CompilerError
@@ -53,14 +54,28 @@ def build_library(source, name, flags, snippets=None, force=False):
     src = d / f"{name}_{key}.cc"
     if lib.exists() and not force:
         return lib, True
-    src.write_text(source)
-    tmp = d / f".{name}_{key}.{os.getpid()}.so"
-    r = subprocess.run([cxx, *flags, str(src), "-o", str(tmp)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise CompilerError(_explain(r.stderr, snippets or {}, src),
-                            source_path=str(src))
-    os.replace(tmp, lib)   # atomic: a concurrent loader never sees half a file
+    # Concurrent builds of the same model (parallel sweep tasks, several
+    # processes on one cache) must not share a file while it is written: each
+    # compiles its own copy of the source into its own library and renames
+    # both into place (atomic; the contents are identical). Compiling the
+    # shared NAME.cc while another process rewrote it once installed a
+    # library built from half a source.
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    tmp_src = d / f".{name}_{key}.{tag}.cc"
+    tmp = d / f".{name}_{key}.{tag}.so"
+    try:
+        tmp_src.write_text(source)
+        r = subprocess.run([cxx, *flags, str(tmp_src), "-o", str(tmp)],
+                           capture_output=True, text=True)
+        os.replace(tmp_src, src)    # kept for error messages and debugging
+        if r.returncode != 0:
+            raise CompilerError(
+                _explain(r.stderr.replace(str(tmp_src), str(src)),
+                         snippets or {}, src), source_path=str(src))
+        os.replace(tmp, lib)   # atomic: a concurrent loader never sees half a file
+    finally:
+        tmp_src.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return lib, False
 
 

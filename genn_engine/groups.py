@@ -406,6 +406,9 @@ class SynapseGroup(Group):
         out = {}
         for r in decls:
             ref = given[r.name]
+            if isinstance(ref, str):   # GeNN 5.4: a variable of pop, by name
+                from .references import create_var_ref
+                ref = create_var_ref(pop, ref)
             check_ref(ref, r, self.name, model.class_name, allow_reduce=False)
             if ref.group is not pop:
                 raise DefinitionError(

@@ -80,6 +80,11 @@ class GeNNModel:
         self.backend_name = backend or "cpu"
         self.num_threads = 1 if backend == "single_threaded_cpu" else (
             num_threads or os.cpu_count() or 1)
+        # without an explicit count, small calls run on one thread: an
+        # OpenMP region per step costs more than it saves (and far more on
+        # a busy machine)
+        self._threads_given = num_threads is not None or \
+            backend == "single_threaded_cpu"
         self.dt = 0.1
         self.batch_size = 1
         self.seed = 0
@@ -266,24 +271,26 @@ class GeNNModel:
             from .targets.cuda_runtime import DeviceRuntime
             self._device = DeviceRuntime(self, self._target, self._lib_path)
             self._lib = self._device.load(num_recording_timesteps or 1)
-            self._step_cu_cache = {}
-            self.timestep = 0
-            self._loaded = True
-            return
-        self._lib = _private_library(self._lib_path)
-        lib = self._lib
-        lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
-                                  ctypes.c_uint64, ctypes.c_double,
-                                  ctypes.c_uint32]
-        lib.genn_run_steps.argtypes = [ctypes.c_uint64, ctypes.c_uint32,
-                                       ctypes.c_int, ctypes.c_void_p,
-                                       ctypes.c_int32]
-        lib.genn_custom_update.argtypes = [ctypes.c_int32, ctypes.c_uint64,
-                                           ctypes.c_int]
-        lib.genn_init(ctypes.cast(self._ptr_table, ctypes.c_void_p),
-                      self._params.ctypes.data, self._seed_used, self.dt,
-                      num_recording_timesteps or 1)
+        else:
+            self._lib = _private_library(self._lib_path)
+            lib = self._lib
+            lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_uint64, ctypes.c_double,
+                                      ctypes.c_uint32]
+            lib.genn_run_steps.argtypes = [ctypes.c_uint64, ctypes.c_uint32,
+                                           ctypes.c_int, ctypes.c_void_p,
+                                           ctypes.c_int32]
+            lib.genn_custom_update.argtypes = [ctypes.c_int32,
+                                               ctypes.c_uint64, ctypes.c_int]
+            lib.genn_init(ctypes.cast(self._ptr_table, ctypes.c_void_p),
+                          self._params.ctypes.data, self._seed_used, self.dt,
+                          num_recording_timesteps or 1)
         self._step_cu_cache = {}
+        self._egps_ready = False
+        # element updates per time step: neurons and synapses of every slot
+        self._step_work = B * (
+            sum(p.num_neurons for p in self.neuron_populations.values())
+            + sum(sg.n_syn for sg in self.synapse_populations.values()))
         self.timestep = 0
         self._loaded = True
 
@@ -339,11 +346,29 @@ class GeNNModel:
     def _check_loaded(self, egps=None):
         if not self._loaded:
             raise RuntimeError("load() the model first")
+        if egps is None and self._egps_ready:
+            return
         for egp in (self._egps.values() if egps is None else egps):
             if egp._values is None and egp.cname in self._gen.pointers:
                 raise RuntimeError(f"extra global parameter '{egp.name}' of "
                                    f"'{egp.group.name}' has no values: call "
                                    "set_init_values() first")
+        # EGPs cannot change after load(): once complete, always complete
+        if egps is None:
+            self._egps_ready = True
+
+    # element updates below which one call runs on one thread
+    SMALL_WORK = 200_000
+
+    def _threads(self, work, per_slot=True):
+        """Threads for a call of ``work`` element updates (at most one per
+        batch slot where slots are what is split); one for small calls
+        unless num_threads was given."""
+        n = min(self.num_threads, self.batch_size) if per_slot \
+            else self.num_threads
+        if n > 1 and not self._threads_given and work < self.SMALL_WORK:
+            return 1
+        return max(1, n)
 
     def step_time(self):
         self.run_steps(1)
@@ -356,13 +381,14 @@ class GeNNModel:
         per-batch updates (no batch reductions, no writes to shared state).
         """
         self._check_loaded()
-        ids = self._step_cus(tuple(step_custom_updates))
-        err = self._lib.genn_run_steps(self.timestep, int(n_steps),
-                                       self.num_threads, ids.ctypes.data,
-                                       len(ids))
+        ids, ptr = self._step_cus(tuple(step_custom_updates))
+        n_steps = int(n_steps)
+        err = self._lib.genn_run_steps(self.timestep, n_steps,
+                                       self._threads(n_steps * self._step_work),
+                                       ptr, len(ids))
         if self._device is not None:
             self._device.synchronize(err, "run_steps")
-        self.timestep += int(n_steps)
+        self.timestep += n_steps
 
     def _step_cus(self, groups):
         if groups in self._step_cu_cache:
@@ -383,8 +409,9 @@ class GeNNModel:
                         "instead", population=cu.name)
                 ids.append(slot)
         arr = np.array(ids, np.int32)
-        self._step_cu_cache[groups] = arr
-        return arr
+        # the pointer is taken once: a per-call .ctypes costs microseconds
+        self._step_cu_cache[groups] = (arr, arr.ctypes.data)
+        return self._step_cu_cache[groups]
 
     def custom_update(self, name):
         cus = [cu for cu in self.custom_updates.values()
@@ -399,8 +426,9 @@ class GeNNModel:
                            f"{groups}")
         for cu in cus:
             k = self._gen.cu_kinds[cu.name][0]
-            err = self._lib.genn_custom_update(k, self.timestep,
-                                               self.num_threads)
+            err = self._lib.genn_custom_update(
+                k, self.timestep, self._threads(cu.size * self.batch_size,
+                                                per_slot=False))
             if self._device is not None:
                 self._device.synchronize(err, f"custom update '{cu.name}'")
 

@@ -17,6 +17,11 @@ from .neurons import LOSS_TYPES, SPIKING_LOSSES, hidden_neuron, input_neuron, \
 from .synapses import evp_synapse
 
 
+# backend names for real GeNN -> pygenn's backend (None: its best one)
+GENN_BACKENDS = {"genn": None, "genn_cpu": "single_threaded_cpu",
+                 "genn_cuda": "cuda"}
+
+
 class DataCapacityError(ValueError):
     """Data larger than the room reserved for it when the model was loaded."""
 
@@ -87,7 +92,9 @@ class NetworkConfig:
     seed: int = 0
     model_name: str = "eventprop"
     num_threads: int = None
-    backend: str = "cpu"           # "cpu", "single_threaded_cpu", "cuda", "cuda_emulated" or "genn" (real pygenn)
+    backend: str = "cpu"           # engine: "cpu", "single_threaded_cpu", "cuda"
+                                   # (GPU), "cuda_emulated"; real pygenn: "genn"
+                                   # (its best), "genn_cpu", "genn_cuda"
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
     spk_rec_steps: int = None      # spike recording buffer (steps); None: one trial
@@ -100,7 +107,7 @@ class EventPropNetwork:
         import genn_engine
         self.cfg = cfg
         self.api = api or genn_engine.get_backend(
-            "genn" if cfg.backend == "genn" else "engine")
+            "genn" if cfg.backend in GENN_BACKENDS else "engine")
         if cfg.loss not in LOSS_TYPES:
             raise ValueError(f"unknown loss type {cfg.loss!r}; known: "
                              f"{LOSS_TYPES}")
@@ -115,8 +122,8 @@ class EventPropNetwork:
     # -- construction ----------------------------------------------------
     def _build_model(self):
         api, c = self.api, self.cfg
-        if c.backend == "genn":
-            m = api.GeNNModel(c.precision, c.model_name)
+        if c.backend in GENN_BACKENDS:
+            m = self._genn_model()
         else:
             m = api.GeNNModel(c.precision, c.model_name, backend=c.backend,
                               **({"num_threads": c.num_threads}
@@ -251,6 +258,24 @@ class EventPropNetwork:
         self._add_softmax()
         self._add_regularisers()
 
+    def _genn_model(self):
+        """A real pygenn model, set up to agree with the engine."""
+        c, api = self.cfg, self.api
+        backend = GENN_BACKENDS[c.backend]
+        try:
+            # time in double, as the engine keeps it: trial times grow large
+            m = api.GeNNModel(c.precision, c.model_name, backend=backend,
+                              time_precision="double", optimize_code=True)
+        except KeyError:
+            raise ValueError(f"backend {c.backend!r}: this pygenn has no "
+                             f"'{backend}' backend") from None
+        if m.backend_name != "cuda" and c.batch_size > 1:
+            raise ValueError(f"backend {c.backend!r}: GeNN's "
+                             f"{m.backend_name} backend runs batch size 1 only,"
+                             f" not {c.batch_size}: set N_BATCH=1 (or use "
+                             "GeNN's CUDA backend, or the built-in engine)")
+        return m
+
     def _add_pop(self, name, n, model, params, vars_):
         pop = self.model.add_neuron_population(name, n, model, params, vars_)
         self.pop_params[name], self.pop_size[name] = dict(params), n
@@ -383,8 +408,24 @@ class EventPropNetwork:
 
     # -- lifecycle -------------------------------------------------------
     def build(self):
-        self.model.build()
+        if self.cfg.backend in GENN_BACKENDS:
+            self._genn_build()
+        else:
+            self.model.build()
         return self
+
+    def _genn_build(self):
+        """pygenn builds into a folder of its own (not the working folder),
+        one per configuration, locked while GeNN writes and compiles there."""
+        import fcntl
+        import hashlib
+        from genn_engine.compiler import cache_dir
+        key = hashlib.sha1(repr(self.cfg).encode()).hexdigest()[:12]
+        path = cache_dir() / "pygenn" / f"{self.cfg.model_name}_{key}"
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.model.build(path_to_model=str(path))
 
     def load(self):
         """Allocate and initialise the model (GeNN's load()).
@@ -604,7 +645,7 @@ class EventPropNetwork:
     def spikes(self, name):
         """Spikes of the trial that just ran: per batch slot (times in the trial, ids)."""
         pop = self.populations[name]
-        pop.pull_recording_buffers_from_device()
+        self.model.pull_recording_buffers_from_device()
         t0 = (self.model.timestep - self.n_steps) * self.cfg.dt
         out = []
         for t, i in pop.spike_recording_data:

@@ -42,9 +42,10 @@ GENERAL = _g(
     ("BACKEND", "cpu", "(added) Backend: the built-in engine (\"cpu\", "
      "\"single_threaded_cpu\", \"cuda\" on an NVIDIA GPU, \"cuda_emulated\""
      " for the CUDA kernels run serially on the CPU) or real GeNN through "
-     "pygenn (\"genn\")",
+     "pygenn: \"genn\" (its best backend), \"genn_cpu\" (batch size 1 only), "
+     "\"genn_cuda\"",
      {"choices": ("cpu", "single_threaded_cpu", "cuda", "cuda_emulated",
-                  "genn")}),
+                  "genn", "genn_cpu", "genn_cuda")}),
     ("N_THREADS", None, "(added) Number of CPU threads for the cpu backend; None = all cores",
      {"kind": "int", "check": checks.positive}),
     ("VERBOSE", False, "(added) Whether to print progress details"),

@@ -105,6 +105,10 @@ EXTRA = [
          "{\"random_shift\": x}, {\"random_dilate\": [y0, y1]}, {\"ID_jitter\": z}, "
          "{\"blend\": [p1, p2, ...]}", group=_LOSS, choices=AUGMENTATIONS,
          check=checks.augmentation),
+    Spec("CV_PARALLEL", False, "(added) Whether cross_validate runs its folds as parallel "
+         "Ray tasks (each declares N_THREADS CPUs, 1 when N_THREADS is None; Ray is "
+         "started on this machine unless RAY_ADDRESS names a cluster); needs the [ray] "
+         "extra", group=_LOSS),
     Spec("TAU_ACCUMULATOR", 20.0, "(added) Time constant in ms of the input accumulator used "
          "by the \"sum_weigh_input\" loss", group=_LOSS, check=checks.positive),
 ]

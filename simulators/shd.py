@@ -275,37 +275,26 @@ class SHDModel(Simulator):
         NAME_crossval_summary.json (mean/std of the final per-fold validation
         accuracy and loss).  Returns {"rows", "summary"}.  The model is left
         with its initial weights and the splits of load_data.
+
+        CV_PARALLEL=True runs the folds as parallel tasks on Ray (through
+        sweeps.tasks: this module does not know Ray), each in a model of its
+        own built with these parameters and this model's MODEL_SEED, on
+        N_THREADS CPUs (1 when None): the same files, rows and summary.
         """
         p = validate(p, self.benchmark)
         self._check_structure(p)
+        if p["MODEL_SEED"] is None:     # every fold starts from this model's weights
+            p["MODEL_SEED"] = self.p["MODEL_SEED"]
         full = self._load(p, "train")     # not kept after load_data: a cache read
         speakers = np.unique(self._speakers(full))
         folds = speaker_folds(self._speakers(full))
-        saved, saved_raw = self.datasets, self.train_raw
-        rows, finals = [], []
         t0 = time.perf_counter()
-        try:
-            for k, (train_idx, val_idx) in enumerate(folds):
-                self.datasets = self._prepare(p, full.subset(self._cap(p, train_idx)),
-                                              full.subset(val_idx))
-                self.datasets["test"] = saved["test"]
-                self._upload(self.datasets)
-                self._reset_learning(p)
-                q = p.copy()
-                q.update({"NAME": f"{p['NAME']}_fold{k}", "LOAD_LAST": False,
-                          "LOAD_BEST": False, "CHECKPOINT": False})
-                res = self._train(q, eval_split="validation")
-                for r in res["history"]:
-                    rows.append({"fold": k, "speaker": int(speakers[k]),
-                                 "n_train": len(self.datasets["train"]),
-                                 "n_val": len(val_idx),
-                                 **{c: v for c, v in r.items() if np.isscalar(v)}})
-                finals.append(res["final"])
-        finally:
-            self.datasets, self.train_raw = saved, saved_raw
-            self._epoch_cache = None
-            self._upload(saved)
-            self._reset_learning(p)
+        if p["CV_PARALLEL"]:
+            results = self._folds_in_parallel(p, len(folds))
+        else:
+            results = self._folds_here(p, full, folds, speakers)
+        rows = [r for fold_rows, _ in results for r in fold_rows]
+        finals = [final for _, final in results]
         accs = np.array([f["val_acc"] for f in finals if f is not None])
         losses = np.array([f["val_loss"] for f in finals if f is not None])
         summary = {"n_folds": len(folds), "speakers": speakers.tolist(),
@@ -321,6 +310,49 @@ class SHDModel(Simulator):
                                   lambda f: f.write_text(json.dumps(summary, indent=1)))
         return {"rows": rows, "summary": summary}
 
+    def _folds_here(self, p, full, folds, speakers):
+        """The folds one after another in this model; its splits restored after."""
+        saved, saved_raw = self.datasets, self.train_raw
+        try:
+            return [self._fold(p, full, k, speakers[k], train_idx, val_idx,
+                               saved["test"])
+                    for k, (train_idx, val_idx) in enumerate(folds)]
+        finally:
+            self.datasets, self.train_raw = saved, saved_raw
+            self._epoch_cache = None
+            self._upload(saved)
+            self._reset_learning(p)
+
+    def _folds_in_parallel(self, p, n_folds):
+        from sweeps.tasks import run_tasks
+        cpus = p["N_THREADS"] or 1
+        q = dict(p)
+        q.update({"N_THREADS": cpus, "CV_PARALLEL": False})
+        tasks = [{"p": q, "n_channels": self.n_channels, "fold": k}
+                 for k in range(n_folds)]
+        results = run_tasks(cross_validation_fold, tasks, cpus=cpus, use_ray=True)
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
+        return results
+
+    def _fold(self, p, full, k, speaker, train_idx, val_idx, test):
+        """Train fold ``k`` from the initial weights; (rows, final row)."""
+        self.datasets = self._prepare(p, full.subset(self._cap(p, train_idx)),
+                                      full.subset(val_idx))
+        self.datasets["test"] = test
+        self._upload(self.datasets)
+        self._reset_learning(p)
+        q = p.copy()
+        q.update({"NAME": f"{p['NAME']}_fold{k}", "LOAD_LAST": False,
+                  "LOAD_BEST": False, "CHECKPOINT": False})
+        res = self._train(q, eval_split="validation")
+        rows = [{"fold": k, "speaker": int(speaker),
+                 "n_train": len(self.datasets["train"]), "n_val": len(val_idx),
+                 **{c: v for c, v in r.items() if np.isscalar(v)}}
+                for r in res["history"]]
+        return rows, res["final"]
+
     def _reset_learning(self, p):
         """Initial weights, Adam state, epoch, learning rate and schedule."""
         self.net.load_state_dict(self._initial_state)
@@ -329,6 +361,17 @@ class SHDModel(Simulator):
         self.eta = p["ETA"]
         self.best = -1.0
         self.schedule = {"ema1": None, "ema2": None, "last_change": 0}
+
+
+def cross_validation_fold(task):
+    """Fold ``task["fold"]`` of SHDModel.cross_validate in a model of its own
+    (a task of CV_PARALLEL): {"p", "n_channels", "fold"} -> (rows, final row)."""
+    m = SHDModel(task["p"], n_channels=task["n_channels"])
+    p, k = m.p, task["fold"]
+    full = m._load(p, "train")
+    speakers = np.unique(m._speakers(full))
+    train_idx, val_idx = speaker_folds(m._speakers(full))[k]
+    return m._fold(p, full, k, speakers[k], train_idx, val_idx, m.datasets["test"])
 
 
 def _take(ds, idx):
