@@ -600,3 +600,62 @@ def test_engine_tests_through_the_gpu_runtime(fake_gpu, monkeypatch,
     monkeypatch.setenv("GENN_ENGINE_BACKEND", "cuda")
     engine_test()
     assert fake_gpu.modules
+
+
+def _shd_sized(backend, batch):
+    """A trial of an SHD-shaped network (700 inputs, 256 hidden, 20 outputs)
+    on random input spikes: hidden spikes per neuron and gradients."""
+    rng = np.random.default_rng(3)
+    n_in, T = 700, 100.0
+    samples = [[np.sort(rng.uniform(0, 80.0, rng.poisson(2.0)))
+                for _ in range(n_in)] for _ in range(batch)]
+    from tests.eventprop_harness import to_neuron_major
+    start, end, times = to_neuron_major(samples, n_in)
+    cfg = NetworkConfig(n_in=n_in, hidden=[HiddenLayer(256, recurrent=True,
+                                                       w_mean=0.2, w_std=0.1,
+                                                       n_max_spike=200)],
+                        n_out=20, loss="sum_weigh_exp", trial_ms=T, dt=1.0,
+                        batch_size=batch, precision="double", seed=5,
+                        model_name="shd_sized", backend=backend,
+                        record_spikes=("hidden0",), spk_rec_steps=200,
+                        n_max_spike_in=50)
+    net = EventPropNetwork(cfg).build()
+    net.set_data(start, end, times, rng.integers(0, 20, batch))
+    net.load()
+    order = np.full(2 * batch, -1)
+    order[:batch] = np.arange(batch)
+    net.set_order(order)
+    net.run_trial(0)
+    net.run_trial(1)
+    grads = net.reduce_gradients()
+    spikes = net.populations["hidden0"].spike_recording_data
+    return grads, spikes
+
+
+def _compare_shd_sized(ref, other, rtol):
+    g_ref, s_ref = ref
+    g, s = other
+    n = 0
+    for (ta, ia), (tb, ib) in zip(s_ref, s):
+        np.testing.assert_array_equal(ta, tb)
+        np.testing.assert_array_equal(ia, ib)
+        n += len(ta)
+    assert n > 1000, n
+    for k in g_ref:
+        assert np.linalg.norm(g_ref[k]) > 0, k
+        np.testing.assert_allclose(g[k], g_ref[k], rtol=rtol,
+                                   atol=rtol * np.abs(g_ref[k]).max(),
+                                   err_msg=k)
+
+
+def test_shd_sized_network_in_reverse_thread_order(monkeypatch):
+    """Hundreds of threads per spike list and atomic target, reordered:
+    still the CPU target's spikes, and its gradients to rounding."""
+    ref = _shd_sized("cpu", 4)
+    monkeypatch.setenv("GENN_ENGINE_CXXFLAGS", "-DGENN_SHIM_REVERSE")
+    _compare_shd_sized(ref, _shd_sized("cuda_emulated", 4), 1e-9)
+
+
+@needs_gpu
+def test_shd_sized_network_on_the_gpu_matches_cpu():
+    _compare_shd_sized(_shd_sized("cpu", 32), _shd_sized("cuda", 32), 1e-6)
