@@ -54,11 +54,14 @@ def _check(result, what):
     err = result[0] if isinstance(result, tuple) else result
     if int(err) != 0:
         driver, _ = _bindings()
+        name, msg = str(int(err)), ""
         try:
-            msg = driver.cuGetErrorString(err)[1].decode()
+            code = driver.CUresult(int(err))
+            name = code.name
+            msg = ": " + driver.cuGetErrorString(code)[1].decode()
         except Exception:
-            msg = str(err)
-        raise RuntimeError(f"CUDA: {what} failed: {msg} ({err!r})")
+            pass
+        raise RuntimeError(f"CUDA: {what} failed with {name}{msg}")
     if isinstance(result, tuple):
         return result[1] if len(result) == 2 else result[1:]
     return None
