@@ -4,6 +4,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
@@ -258,6 +259,9 @@ class GeNNModel:
         except OSError as err:
             # passed the cache check but the loader refuses it: build anew
             # once, and name the cached file (not the deleted copy) if that fails
+            warnings.warn(f"the cached model library {self._lib_path} cannot be "
+                          f"loaded ({err}); building it again", RuntimeWarning,
+                          stacklevel=2)
             self._lib_path, self.build_cache_hit = build_library(
                 self._source, self.model_name, self._flags, self._gen.snippets,
                 force=True)

@@ -110,8 +110,32 @@ def _tiny_model(name):
     leaky = create_neuron_model("leaky", params=["tau"], vars=[("V", "scalar")],
                                 sim_code="V += (1.0 - V) * dt / tau;")
     m = GeNNModel("float", name, num_threads=1)
+    m.dt = 1.0
     m.add_neuron_population("p", 2, leaky, {"tau": 2.0}, {"V": 0.0})
     return m
+
+
+def test_a_library_the_loader_refuses_is_rebuilt(tmp_path, monkeypatch):
+    """Whole and without a digest (an older cache), but for another machine:
+    dlopen refuses it; it is built again instead of an error that names the
+    deleted private copy."""
+    monkeypatch.setenv("GENN_ENGINE_CACHE", str(tmp_path / "cache"))
+    m = _tiny_model("cache_refused")
+    m.build()
+    lib = m._lib_path
+    for f in lib.parent.glob("*.sha256"):
+        f.unlink()
+    data = bytearray(lib.read_bytes())
+    data[18:20] = b"\xff\x7f"            # e_machine: no such architecture
+    lib.write_bytes(bytes(data))
+    m = _tiny_model("cache_refused")
+    m.build()
+    assert m.build_cache_hit is True      # passes the extent check ...
+    with pytest.warns(RuntimeWarning, match="cannot be loaded.*building it again"):
+        m.load()                          # ... but not the loader
+    m.step_time()
+    assert float(m.neuron_populations["p"].vars["V"].view.ravel()[0]) == 0.5
+    assert lib.read_bytes()[18:20] != b"\xff\x7f"
 
 
 def test_a_compiler_that_does_not_exist_is_named(tmp_path, monkeypatch):
