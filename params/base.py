@@ -453,6 +453,10 @@ def check_run(p: Mapping[str, Any]) -> None:
         raise ValueError(f"TRIAL_MS={trial!r} is shorter than one time step DT_MS={dt!r}: "
                          "a trial would have no step. Set TRIAL_MS to the length of the "
                          "samples (a multiple of DT_MS)")
+    if not p["BUILD"] and p["BACKEND"].startswith("genn"):
+        raise ValueError(f"BUILD=False needs the built-in engine: pygenn "
+                         f"(BACKEND={p['BACKEND']!r}) has to build() before it loads, and "
+                         "recompiles only changed code itself; leave BUILD=True")
     for what, when in _RECORDING_PAIRS:
         if p[what] and not p[when]:
             raise ValueError(f"{what}={p[what]!r} records nothing without {when}: give the "

@@ -37,7 +37,8 @@ GENERAL = _g(
     ("BUILD", True, "Whether to (re)build the GeNN model, can be set to False if there are "
      "repeated runs of the same model: the model library compiled by an earlier run is "
      "then used as it is, and a run stops with an error if there is none (the built-in "
-     "engine compiles only when the model code changed either way)"),
+     "engine compiles only when the model code changed either way; the genn* "
+     "BACKENDs need True)"),
     ("TIMING", True, "Whether to record timing information during a run (the time_s "
      "column of the results and of the test output)"),
     ("CUDA_VISIBLE_DEVICES", True, "Internal GeNN switch how CUDA devices are addressed "

@@ -35,6 +35,8 @@ def test_build_false_uses_the_built_model_and_refuses_without_one(tmp_path, monk
     sim = YinYangModel(p)
     assert sim.net.model.build_cache_hit is True
     assert sim.train(p)["final"]["train_n"] == 64
+    with pytest.raises(ValueError, match="BUILD=False needs the built-in engine"):
+        YinYangModel(small(tmp_path, BUILD=False, BACKEND="genn"))
 
 
 def test_timing_false_records_no_times(tmp_path):
