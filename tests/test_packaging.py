@@ -91,10 +91,12 @@ def _dependency_paths():
     folders, given to the new environment as plain paths, so their .pth files
     (an editable install of this checkout among them) are not run there."""
     import site
-    paths = list(site.getsitepackages())
+    paths = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    paths += site.getsitepackages()
     if site.ENABLE_USER_SITE:
         paths.append(site.getusersitepackages())
-    return [p for p in dict.fromkeys(paths) if Path(p).is_dir()]
+    return [p for p in dict.fromkeys(paths) if Path(p).is_dir()
+            and Path(p).resolve() != ROOT]
 
 
 @pytest.mark.slow
