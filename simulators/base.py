@@ -468,6 +468,7 @@ class Simulator:
                 self._restore(state)
                 if p["WRITE_TO_DISK"]:
                     outputs.truncate_epochs(p, self.epoch)
+                record.resume(self.epoch)
             else:
                 self.eta = p["ETA"]
                 if writes and p["OVERWRITE"]:
