@@ -197,6 +197,16 @@ class SHDModel(Simulator):
         if not len(full.labels):
             raise DataError(f"{self._file(p, 'train')}: no samples")
         top = int(full.labels.max())
+        missing = np.setdiff1d(np.arange(top + 1), full.labels)
+        if len(missing):
+            # one mistyped label would add as many never-trained outputs
+            first = int(np.flatnonzero(full.labels == top)[0])
+            warnings.warn(
+                f"{self._file(p, 'train')}: labels run up to {top} (sample {first}), but "
+                f"{len(missing)} of the classes 0..{top} have no training sample "
+                f"({missing[:10].tolist()}{' ...' if len(missing) > 10 else ''}); the "
+                f"network gets {top + 1} outputs. Check the labels, or train a subset "
+                "with REDUCED_CLASSES", stacklevel=4)
         for split, ds in others.items():
             bad = np.flatnonzero(ds.labels > top)
             if len(bad):

@@ -61,6 +61,17 @@ def test_a_test_label_the_training_file_never_shows_is_an_error(tmp_path):
         SHDModel(shd_params(d), n_channels=N_CH)
 
 
+def test_classes_without_a_training_sample_are_reported(tmp_path):
+    samples, labels, speakers = shd_samples(8, 0)
+    labels = labels.copy()
+    labels[3] = 40                  # a typo for 3 (classes 0..3)
+    d = shd_dir(tmp_path / "d", train=(samples, labels, speakers))
+    with pytest.warns(UserWarning, match=r"shd_train\.h5: labels run up to 40 \(sample 3\)"
+                                         r", but 36 of the classes 0\.\.40 have no"):
+        m = SHDModel(shd_params(d), n_channels=N_CH)
+    assert m.n_classes == 41
+
+
 @pytest.mark.parametrize("fault,rule", [
     ("negative", "negative spike time"),
     ("nan", "spike time that is not a finite number"),

@@ -42,6 +42,7 @@ def keys(path):
         return sorted({k.split("_b")[0] for k in z.files})
 
 
+@pytest.mark.filterwarnings("ignore:resuming from")
 def test_recordings_of_finished_epochs_survive_a_kill_and_a_resume(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), str(ROOT)],
