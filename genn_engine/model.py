@@ -4,6 +4,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
@@ -12,7 +13,7 @@ from .builtins import resolve
 from .codegen import Generator
 from .compiler import build_library
 from .enums import SynapseMatrixType
-from .errors import DefinitionError
+from .errors import CompilerError, DefinitionError
 from .groups import CustomUpdate, NeuronGroup, SynapseGroup
 from .snippets import PSMInit, SparseInit, VarInit, WUInit
 from .targets.cpu import CpuTarget
@@ -25,8 +26,11 @@ def _private_library(path):
     pointer table is global: two models of one structure would share it.
     Linux keeps the mapping after the copy is unlinked.
     """
-    fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
-                               dir=os.path.dirname(path))
+    try:
+        fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
+                                   dir=os.path.dirname(path))
+    except OSError:     # a read-only cache: the copy goes to the temp folder
+        fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".genn_load_")
     try:
         with os.fdopen(fd, "wb") as f, open(path, "rb") as src:
             shutil.copyfileobj(src, f)
@@ -165,8 +169,11 @@ class GeNNModel:
                 + list(self.synapse_populations.values())
                 + list(self.custom_updates.values()))
 
-    def build(self, path_to_model=".", force_rebuild=False):
-        """Generate and compile (or fetch from the cache) the model library."""
+    def build(self, path_to_model=".", force_rebuild=False, cache_only=False):
+        """Generate and compile (or fetch from the cache) the model library.
+
+        ``cache_only``: compile nothing; CompilerError if the cache holds no
+        library of this model's code."""
         if int(self.batch_size) < 1:
             raise ValueError("batch_size must be >= 1")
         self.batch_size = int(self.batch_size)
@@ -181,7 +188,8 @@ class GeNNModel:
         flags = self._target.compile_flags()
         self._lib_path, self.build_cache_hit = build_library(
             self._source, self.model_name, flags, gen.snippets,
-            force=force_rebuild)
+            force=force_rebuild, cache_only=cache_only)
+        self._flags = flags
         self._built = True
 
     def _init_rng(self, group, what):
@@ -251,7 +259,23 @@ class GeNNModel:
         self._params = np.zeros(max(1, len(self._gen.params)))
         for g in self._groups():
             self._update_params(g)
-        self._lib = _private_library(self._lib_path)
+        try:
+            self._lib = _private_library(self._lib_path)
+        except OSError as err:
+            # passed the cache check but the loader refuses it: build anew
+            # once, and name the cached file (not the deleted copy) if that fails
+            warnings.warn(f"the cached model library {self._lib_path} cannot be "
+                          f"loaded ({err}); building it again", RuntimeWarning,
+                          stacklevel=2)
+            self._lib_path, self.build_cache_hit = build_library(
+                self._source, self.model_name, self._flags, self._gen.snippets,
+                force=True)
+            try:
+                self._lib = _private_library(self._lib_path)
+            except OSError as err2:
+                raise CompilerError(
+                    f"cannot load the compiled model {self._lib_path}: {err2} "
+                    f"(before rebuilding it: {err})") from None
         lib = self._lib
         lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
                                   ctypes.c_uint64, ctypes.c_double,
