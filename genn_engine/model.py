@@ -4,6 +4,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from .builtins import resolve
 from .codegen import Generator
 from .enums import SynapseMatrixType
-from .errors import DefinitionError
+from .errors import CompilerError, DefinitionError
 from .groups import CustomUpdate, NeuronGroup, SynapseGroup
 from .snippets import PSMInit, SparseInit, VarInit, WUInit
 from .targets.cpu import CpuTarget
@@ -24,8 +25,11 @@ def _private_library(path):
     pointer table is global: two models of one structure would share it.
     Linux keeps the mapping after the copy is unlinked.
     """
-    fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
-                               dir=os.path.dirname(path))
+    try:
+        fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
+                                   dir=os.path.dirname(path))
+    except OSError:     # a read-only cache: the copy goes to the temp folder
+        fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".genn_load_")
     try:
         with os.fdopen(fd, "wb") as f, open(path, "rb") as src:
             shutil.copyfileobj(src, f)
@@ -183,8 +187,11 @@ class GeNNModel:
                 + list(self.synapse_populations.values())
                 + list(self.custom_updates.values()))
 
-    def build(self, path_to_model=".", force_rebuild=False):
-        """Generate and compile (or fetch from the cache) the model library."""
+    def build(self, path_to_model=".", force_rebuild=False, cache_only=False):
+        """Generate and compile (or fetch from the cache) the model library.
+
+        ``cache_only``: compile nothing; CompilerError if the cache holds no
+        library of this model's code."""
         if int(self.batch_size) < 1:
             raise ValueError("batch_size must be >= 1")
         self.batch_size = int(self.batch_size)
@@ -197,7 +204,8 @@ class GeNNModel:
                 raise DefinitionError(f"unknown dynamic parameters {bad}",
                                       population=g.name)
         self._lib_path, self.build_cache_hit = self._target.build(
-            self._source, self.model_name, gen.snippets, force=force_rebuild)
+            self._source, self.model_name, gen.snippets, force=force_rebuild,
+            cache_only=cache_only)
         self._built = True
 
     def _init_rng(self, group, what):
@@ -272,19 +280,7 @@ class GeNNModel:
             self._device = DeviceRuntime(self, self._target, self._lib_path)
             self._lib = self._device.load(num_recording_timesteps or 1)
         else:
-            self._lib = _private_library(self._lib_path)
-            lib = self._lib
-            lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
-                                      ctypes.c_uint64, ctypes.c_double,
-                                      ctypes.c_uint32]
-            lib.genn_run_steps.argtypes = [ctypes.c_uint64, ctypes.c_uint32,
-                                           ctypes.c_int, ctypes.c_void_p,
-                                           ctypes.c_int32]
-            lib.genn_custom_update.argtypes = [ctypes.c_int32,
-                                               ctypes.c_uint64, ctypes.c_int]
-            lib.genn_init(ctypes.cast(self._ptr_table, ctypes.c_void_p),
-                          self._params.ctypes.data, self._seed_used, self.dt,
-                          num_recording_timesteps or 1)
+            self._load_library(num_recording_timesteps)
         self._step_cu_cache = {}
         self._egps_ready = False
         # element updates per time step: neurons and synapses of every slot
@@ -293,6 +289,38 @@ class GeNNModel:
             + sum(sg.n_syn for sg in self.synapse_populations.values()))
         self.timestep = 0
         self._loaded = True
+
+    def _load_library(self, num_recording_timesteps):
+        """Load the host library (C++ target, emulated CUDA) and hand it the
+        pointer table."""
+        try:
+            self._lib = _private_library(self._lib_path)
+        except OSError as err:
+            # passed the cache check but the loader refuses it: build anew
+            # once, and name the cached file (not the deleted copy) if that fails
+            warnings.warn(f"the cached model library {self._lib_path} cannot be "
+                          f"loaded ({err}); building it again", RuntimeWarning,
+                          stacklevel=3)
+            self._lib_path, self.build_cache_hit = self._target.build(
+                self._source, self.model_name, self._gen.snippets, force=True)
+            try:
+                self._lib = _private_library(self._lib_path)
+            except OSError as err2:
+                raise CompilerError(
+                    f"cannot load the compiled model {self._lib_path}: {err2} "
+                    f"(before rebuilding it: {err})") from None
+        lib = self._lib
+        lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                  ctypes.c_uint64, ctypes.c_double,
+                                  ctypes.c_uint32]
+        lib.genn_run_steps.argtypes = [ctypes.c_uint64, ctypes.c_uint32,
+                                       ctypes.c_int, ctypes.c_void_p,
+                                       ctypes.c_int32]
+        lib.genn_custom_update.argtypes = [ctypes.c_int32, ctypes.c_uint64,
+                                           ctypes.c_int]
+        lib.genn_init(ctypes.cast(self._ptr_table, ctypes.c_void_p),
+                      self._params.ctypes.data, self._seed_used, self.dt,
+                      num_recording_timesteps or 1)
 
     def _initialise(self, group, var, arr):
         init = var.init

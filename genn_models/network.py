@@ -85,6 +85,10 @@ class NetworkConfig:
     train_w: bool = True
     train_w_out: bool = True
     train_tau_out: bool = False
+    out_min_tau_m: float = 3.0     # lower bounds of trained output taus
+    out_min_tau_syn: float = 1.0
+    out_tau_m_init_std: float = 0.0    # heterogeneous initialisation (hetLI)
+    out_tau_syn_init_std: float = 0.0
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
@@ -215,7 +219,11 @@ class EventPropNetwork:
                  "p": 0.0, "loss_acc": 0.0, "MaxZ": 0.0, "SumExp": 0.0,
                  "z": 0.0}
         if het_out:
-            vars_.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
+            vars_.update(
+                tau_m=self._tau_init(c.out_tau_m, c.out_tau_m_init_std,
+                                     c.out_min_tau_m),
+                tau_syn=self._tau_init(c.out_tau_syn, c.out_tau_syn_init_std,
+                                       c.out_min_tau_syn))
         else:
             params.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
         if c.loss == "max":
@@ -245,8 +253,10 @@ class EventPropNetwork:
                       dropout=last is not None and last.pdrop > 0,
                       train=c.train_w_out)
         if c.train_tau_out:
-            self._train_tau(self.out, "tau_m_out", "tau_m", "dtau_m", 3.0)
-            self._train_tau(self.out, "tau_syn_out", "tau_syn", "dtau_syn", 1.0)
+            self._train_tau(self.out, "tau_m_out", "tau_m", "dtau_m",
+                            c.out_min_tau_m)
+            self._train_tau(self.out, "tau_syn_out", "tau_syn", "dtau_syn",
+                            c.out_min_tau_syn)
         pops = {p.name: p for p in [self.inp] + self.hidden + [self.out]}
         for name in c.record_spikes:
             if name not in pops:
@@ -407,9 +417,19 @@ class EventPropNetwork:
         self.reg_groups = list(dict.fromkeys(self.reg_groups))
 
     # -- lifecycle -------------------------------------------------------
-    def build(self):
+    def build(self, reuse=False):
+        """Generate and compile the model (the engine fetches an unchanged
+        one from its cache). ``reuse=True`` (BUILD=False) compiles nothing:
+        the library an earlier build left is used, an error if there is none."""
         if self.cfg.backend in GENN_BACKENDS:
+            if reuse:
+                raise ValueError("BUILD=False needs the built-in engine: pygenn "
+                                 f"(BACKEND={self.cfg.backend!r}) has to build() before "
+                                 "it loads, and recompiles only changed code itself; "
+                                 "leave BUILD=True")
             self._genn_build()
+        elif reuse:
+            self.model.build(cache_only=True)
         else:
             self.model.build()
         return self
@@ -677,24 +697,43 @@ class EventPropNetwork:
         view = owner.vars[var].view
         view[...] = np.asarray(values).reshape(view.shape)
 
+    def per_neuron_taus(self):
+        """Names of the per-neuron taus (hetLIF / hetLI, or trained), e.g.
+        "tau_m0", "tau_syn_out": drawn at random when heterogeneous, so a
+        checkpoint must hold them even when they are not trained."""
+        names = []
+        for l, pop in enumerate(self.hidden):
+            names += [f"{k}{l}" for k in ("tau_m", "tau_syn") if k in pop.vars]
+        names += [f"{k}_out" for k in ("tau_m", "tau_syn") if k in self.out.vars]
+        return names
+
     def state_dict(self):
-        """Everything learning changes: weights, taus, Adam moments and step."""
+        """Everything learning changes or initialisation drew: weights,
+        per-neuron taus (trained or not), Adam moments and step."""
         state = {"adam_t": self._adam_t}
         for name in self.synapses:
             state[f"{name}"] = self.get(name)
+        for name in self.per_neuron_taus():
+            state[name] = self.get(name)
         for name, (owner, var, red, adam) in self.trained.items():
             state[name] = np.array(owner.vars[var].view)
             state[f"{name}.adam_m"] = np.array(adam.vars["m"].view)
             state[f"{name}.adam_v"] = np.array(adam.vars["v"].view)
         return state
 
-    def load_state_dict(self, state):
-        missing = [k for k in self.state_dict() if k not in state]
+    def load_state_dict(self, state, allow_missing=()):
+        """Restore a state_dict; names in ``allow_missing`` (untrained taus
+        that checkpoints of older versions lack) keep their current values."""
+        missing = [k for k in self.state_dict() if k not in state
+                   and k not in allow_missing]
         if missing:
             raise KeyError(f"checkpoint lacks {missing}")
         self._adam_t = int(state["adam_t"])
         for name in self.synapses:
             self.set(name, state[name])
+        for name in self.per_neuron_taus():
+            if name in state:
+                self.set(name, state[name])
         for name, (owner, var, red, adam) in self.trained.items():
             owner.vars[var].view[...] = state[name]
             adam.vars["m"].view[...] = state[f"{name}.adam_m"]

@@ -17,6 +17,7 @@ import numpy as np
 
 from genn_models.network import EventPropNetwork, HiddenLayer, NetworkConfig
 from params import validate
+from params.base import check_run
 
 from . import outputs
 
@@ -163,6 +164,7 @@ class Simulator:
     def __init__(self, p):
         self.p = validate(p, self.benchmark)
         p = self.p
+        check_run(p)
         if p["MODEL_SEED"] is None:
             # the seed this model is built with, recorded with the run; a
             # resumed run takes the one its checkpoint was built with
@@ -174,8 +176,12 @@ class Simulator:
             seed = (meta or {}).get("p", {}).get("MODEL_SEED")
             p["MODEL_SEED"] = seed if seed else draw_seed()
         self.datasets = self.load_data(p)
+        train = self.datasets.get("train")
+        if train is None or not len(train):
+            raise ValueError(f"no training samples: N_TRAIN={p['N_TRAIN']} "
+                             "and the data leave none to train on")
         self.cfg = self.network_config(p)
-        self.net = EventPropNetwork(self.cfg).build()
+        self.net = EventPropNetwork(self.cfg).build(reuse=not p["BUILD"])
         # data before load(): GeNN allocates the room for it there
         self._upload(self.datasets, reserve=self.data_reserve(p))
         self.net.load()
@@ -233,6 +239,7 @@ class Simulator:
             n_max_spike_in=p["N_MAX_SPIKE"], pdrop_in=g("PDROP_INPUT", 0.0),
             train_w=g("TRAIN_W", True), train_w_out=g("TRAIN_W_OUTPUT", True),
             train_tau_out=g("TRAIN_TAU_OUTPUT", False),
+            out_min_tau_m=g("MIN_TAU_M", 3.0), out_min_tau_syn=g("MIN_TAU_SYN", 1.0),
             adam_beta1=p["ADAM_BETA1"], adam_beta2=p["ADAM_BETA2"],
             adam_eps=p["ADAM_EPS"], seed=self._seed(p),
             model_name=f"evp_{self.benchmark}", num_threads=p["N_THREADS"],
@@ -395,7 +402,8 @@ class Simulator:
             stats = self._pass("test", p, learn=False, epoch=self.epoch,
                                record=record)
             out = stats.summary()
-            out["time_s"] = time.perf_counter() - t0
+            if p["TIMING"]:
+                out["time_s"] = time.perf_counter() - t0
             self._pass_outputs(p, out, stats, "", "test", None)
             out["recordings"] = record.finish()
             outputs.write_test(p, out)
@@ -405,6 +413,7 @@ class Simulator:
         """``p`` validated, with the simulator's MODEL_SEED when it is None,
         and checked against what the simulator was built with."""
         p = validate(p, self.benchmark)
+        check_run(p)
         if p["MODEL_SEED"] is None:
             p["MODEL_SEED"] = self.p["MODEL_SEED"]
         self._check_structure(p)
@@ -459,6 +468,7 @@ class Simulator:
                 self._restore(state)
                 if p["WRITE_TO_DISK"]:
                     outputs.truncate_epochs(p, self.epoch)
+                record.resume(self.epoch)
             else:
                 self.eta = p["ETA"]
                 if writes and p["OVERWRITE"]:
@@ -493,7 +503,8 @@ class Simulator:
             for split in evals:
                 evs[split] = self._pass(split, p, learn=False, epoch=epoch)
                 row.update(evs[split].summary(_PREFIX[split]))
-            row["time_s"] = time.perf_counter() - t0
+            if p["TIMING"]:
+                row["time_s"] = time.perf_counter() - t0
             row["eta"] = self.eta
             self.epoch += 1
             self._schedule(p, row)
@@ -573,8 +584,14 @@ class Simulator:
                          "timestep": int(self.net.model.timestep),
                          "p": dict(p)}}
 
+    def _untrained_taus(self):
+        """Per-neuron taus drawn at initialisation and never trained: the
+        checkpoints of earlier versions lack them."""
+        return [k for k in self.net.per_neuron_taus() if k not in self.net.trained]
+
     def _restore(self, state):
-        self.net.load_state_dict(state["arrays"])
+        self.net.load_state_dict(state["arrays"],
+                                 allow_missing=self._untrained_taus())
         meta = state["meta"]
         self.epoch = meta["epoch"]
         self.eta = meta["eta"]
@@ -602,7 +619,9 @@ class Simulator:
         got = {k: np.shape(v) for k, v in state["arrays"].items()}
         bad += [f"array {k}: shape {got[k]} in the checkpoint, {have[k]} now"
                 for k in have if k in got and got[k] != have[k]]
-        bad += [f"array {k}: not in the checkpoint" for k in have if k not in got]
+        old_format = [k for k in self._untrained_taus() if k not in got]
+        bad += [f"array {k}: not in the checkpoint" for k in have
+                if k not in got and k not in old_format]
         bad += [f"array {k}: in the checkpoint, not in this network"
                 for k in got if k not in have]
         if bad:
@@ -611,6 +630,12 @@ class Simulator:
                 "describe:\n  " + "\n  ".join(bad) + "\nUse the parameters "
                 "it was trained with (its NAME.json), or train a new run "
                 "under another NAME")
+        if old_format:
+            warnings.warn(
+                f"{name} lacks the untrained per-neuron taus {old_format} (it was "
+                "written by an earlier version): they are drawn afresh from "
+                f"MODEL_SEED={p['MODEL_SEED']!r}, which gives the run's own values "
+                "only if that is the seed the run was built with", stacklevel=4)
         if not training:
             return p
         changed = [k for k in p if k in old and k not in struct

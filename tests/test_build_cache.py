@@ -1,64 +1,156 @@
-"""The build cache (genn_engine/compiler.py) under concurrent builds.
+"""The build cache (issue 12): a damaged cached library is found before it is
+loaded and built again, a read-only cache that holds the library serves it,
+and a compiler that is missing or broken gives a message that says so.
 
-Parallel sweep and cross-validation tasks on one machine build the same
-model into one cache at the same moment. Every process must get a library
-built from the whole source, and the cache must hold one library and one
-source per model afterwards, with no temporary files left.
+Each test builds one tiny model into a cache folder of its own. Loading a
+truncated library used to kill the interpreter (bus error), so that case runs
+in a child process.
 """
-import ctypes
-import multiprocessing as mp
 import os
-import time
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from genn_engine.compiler import build_library
+import pytest
 
-N_PROCS = 4
-# a long source (padding comments) widens the window in which one process
-# writes the file while another compiles it
-PADDING = "// padding\n" * 200000
+from genn_engine import CompilerError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# builds, loads and steps a one-population model; prints V and the cache hit
+SCRIPT = r"""
+import sys, warnings
+warnings.simplefilter("always")
+from genn_engine import GeNNModel, create_neuron_model
+leaky = create_neuron_model("leaky", params=["tau"], vars=[("V", "scalar")],
+                            sim_code="V += (1.0 - V) * dt / tau;")
+m = GeNNModel("float", "cache_probe", num_threads=1)
+m.dt = 1.0
+pop = m.add_neuron_population("p", 2, leaky, {"tau": 2.0}, {"V": 0.0})
+m.build()
+m.load()
+m.step_time()
+print("V", float(pop.vars["V"].view.ravel()[0]), "hit", m.build_cache_hit)
+"""
 
 
-def _source(value):
-    return PADDING + f'extern "C" int answer(void) {{ return {value}; }}\n'
+def run_probe(cache, read_only=False):
+    env = dict(os.environ, GENN_ENGINE_CACHE=str(cache), PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-c", SCRIPT]
+    if read_only and os.geteuid() == 0:
+        # root writes through file modes: mount the cache read-only instead,
+        # in a mount namespace of the child's own
+        cmd = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && '
+               'mount -o remount,bind,ro "$0" && exec "$@"', str(cache)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, env=env,
+                          cwd=str(cache.parent), timeout=240)
 
 
-def _build(args):
-    cache, value, start = args
-    os.environ["GENN_ENGINE_CACHE"] = cache
-    while time.time() < start:      # all processes start building together
-        pass
+def libraries(cache):
+    return sorted(cache.glob("cache_probe_*.so"))
+
+
+def test_a_truncated_cached_library_is_rebuilt_not_loaded(tmp_path):
+    cache = tmp_path / "cache"
+    first = run_probe(cache)
+    assert first.returncode == 0, first.stderr
+    assert "V 0.5 hit False" in first.stdout
+    lib, = libraries(cache)
+    size = lib.stat().st_size
+    with open(lib, "r+b") as f:          # a disk that filled up mid-copy
+        f.truncate(size // 2)
+    again = run_probe(cache)
+    assert again.returncode == 0, (again.returncode, again.stderr[-2000:])
+    assert "V 0.5 hit False" in again.stdout          # built again
+    assert "damaged" in again.stderr and lib.name in again.stderr
+    assert lib.stat().st_size == size
+    third = run_probe(cache)
+    assert "V 0.5 hit True" in third.stdout, third.stderr
+
+
+def test_a_cached_library_with_other_content_is_rebuilt(tmp_path, monkeypatch):
+    """Same size, other bytes: the digest recorded at build time differs."""
+    cache = tmp_path / "cache"
+    assert run_probe(cache).returncode == 0
+    lib, = libraries(cache)
+    data = bytearray(lib.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = b"\xff" * 64
+    lib.write_bytes(bytes(data))
+    again = run_probe(cache)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "V 0.5 hit False" in again.stdout and "damaged" in again.stderr
+
+
+def test_a_read_only_cache_that_holds_the_library_serves_it(tmp_path):
+    cache = tmp_path / "cache"
+    assert run_probe(cache).returncode == 0
+    names = sorted(p.name for p in cache.iterdir())
+    if os.geteuid() == 0:
+        probe = subprocess.run(
+            ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o '
+             'remount,bind,ro "$0" && ! touch "$0/x"', str(cache)],
+            capture_output=True) if shutil.which("unshare") else None
+        if probe is None or probe.returncode != 0:
+            pytest.skip("running as root without a way to mount the cache read-only")
+    for f in cache.iterdir():
+        os.chmod(f, 0o444)
+    os.chmod(cache, 0o555)
     try:
-        lib, _ = build_library(_source(value), "race", ["-O0", "-shared", "-fPIC"])
-        return ctypes.CDLL(str(lib)).answer()
-    except Exception as err:        # reported, not raised: see which failed
-        return repr(err)
+        ro = run_probe(cache, read_only=True)
+        assert ro.returncode == 0, ro.stderr[-2000:]
+        assert "V 0.5 hit True" in ro.stdout
+    finally:
+        os.chmod(cache, 0o755)
+    assert sorted(p.name for p in cache.iterdir()) == names
 
 
-def test_concurrent_builds_of_one_model_all_get_a_whole_library(tmp_path):
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(N_PROCS) as pool:
-        pool.map(abs, range(N_PROCS))      # workers up before the clock starts
-        for rep in range(6):
-            cache = tmp_path / f"cache{rep}"
-            start = time.time() + 0.5
-            got = pool.map(_build, [(str(cache), 40 + rep, start)] * N_PROCS)
-            assert got == [40 + rep] * N_PROCS, got
-            names = sorted(f.name for f in cache.iterdir())
-            assert len(names) == 2 and names[0].endswith(".cc") \
-                and names[1].endswith(".so"), names
-            assert (cache / names[0]).read_text() == _source(40 + rep)
+def _tiny_model(name):
+    from genn_engine import GeNNModel, create_neuron_model
+    leaky = create_neuron_model("leaky", params=["tau"], vars=[("V", "scalar")],
+                                sim_code="V += (1.0 - V) * dt / tau;")
+    m = GeNNModel("float", name, num_threads=1)
+    m.dt = 1.0
+    m.add_neuron_population("p", 2, leaky, {"tau": 2.0}, {"V": 0.0})
+    return m
 
 
-def test_failed_build_keeps_its_source_and_leaves_no_temporary_files(tmp_path, monkeypatch):
-    from genn_engine.errors import CompilerError
-    monkeypatch.setenv("GENN_ENGINE_CACHE", str(tmp_path))
-    bad = 'extern "C" int answer(void) { return undefined_name; }\n'
-    try:
-        build_library(bad, "broken", ["-O0", "-shared", "-fPIC"])
-    except CompilerError as err:
-        assert os.path.exists(err.source_path)
-        assert open(err.source_path).read() == bad
-        assert os.path.basename(err.source_path) in str(err)
-    else:
-        raise AssertionError("the broken source compiled")
-    assert [f.suffix for f in tmp_path.iterdir()] == [".cc"]
+def test_a_library_the_loader_refuses_is_rebuilt(tmp_path, monkeypatch):
+    """Whole and without a digest (an older cache), but for another machine:
+    dlopen refuses it; it is built again instead of an error that names the
+    deleted private copy."""
+    monkeypatch.setenv("GENN_ENGINE_CACHE", str(tmp_path / "cache"))
+    m = _tiny_model("cache_refused")
+    m.build()
+    lib = m._lib_path
+    for f in lib.parent.glob("*.sha256"):
+        f.unlink()
+    data = bytearray(lib.read_bytes())
+    data[18:20] = b"\xff\x7f"            # e_machine: no such architecture
+    lib.write_bytes(bytes(data))
+    m = _tiny_model("cache_refused")
+    m.build()
+    assert m.build_cache_hit is True      # passes the extent check ...
+    with pytest.warns(RuntimeWarning, match="cannot be loaded.*building it again"):
+        m.load()                          # ... but not the loader
+    m.step_time()
+    assert float(m.neuron_populations["p"].vars["V"].view.ravel()[0]) == 0.5
+    assert lib.read_bytes()[18:20] != b"\xff\x7f"
+
+
+def test_a_compiler_that_does_not_exist_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENN_ENGINE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CXX", "/nonexistent/g++")
+    with pytest.raises(CompilerError, match=r"CXX='/nonexistent/g\+\+'.*does not exist"):
+        _tiny_model("cxx_missing").build()
+
+
+def test_a_compiler_that_fails_is_named(tmp_path, monkeypatch):
+    false = shutil.which("false")
+    if false is None:
+        pytest.skip("no 'false' program")
+    monkeypatch.setenv("GENN_ENGINE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CXX", false)
+    with pytest.raises(CompilerError, match="fails on an empty program") as e:
+        _tiny_model("cxx_false").build()
+    assert false in str(e.value) and "set CXX" in str(e.value)

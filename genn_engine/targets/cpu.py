@@ -215,11 +215,11 @@ class CpuTarget:
                  f"{var}++) {{"]
                 + ["    " + line for line in body] + ["}"])
 
-    def build(self, source, name, snippets, force=False):
+    def build(self, source, name, snippets, force=False, cache_only=False):
         """(path of the compiled library, whether it came from the cache)."""
         from ..compiler import build_library
         return build_library(source, name, self.compile_flags(), snippets,
-                             force=force)
+                             force=force, cache_only=cache_only)
 
     def compile_flags(self):
         import os

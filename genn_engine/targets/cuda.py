@@ -423,7 +423,7 @@ class CudaTarget:
         from .cpu import CpuTarget
         return CpuTarget().compile_flags()
 
-    def build(self, source, name, snippets, force=False):
+    def build(self, source, name, snippets, force=False, cache_only=False):
         if self.emulated:
             import os
             from ..compiler import build_library
@@ -433,6 +433,7 @@ class CudaTarget:
                 from . import cuda_runtime
                 cuda_runtime.check_compiles(self, name, snippets)
             return build_library(source, name + "_cuda_emu",
-                                 self.compile_flags(), snippets, force=force)
+                                 self.compile_flags(), snippets, force=force,
+                                 cache_only=cache_only)
         from . import cuda_runtime
-        return cuda_runtime.build(self, name, snippets, force)
+        return cuda_runtime.build(self, name, snippets, force, cache_only)

@@ -179,8 +179,9 @@ def _device_arch():
     return f"sm_{major}{minor}"
 
 
-def build(target, name, snippets, force=False):
-    """Kernels -> cubin (NVRTC, cached by hash); launcher -> host library."""
+def build(target, name, snippets, force=False, cache_only=False):
+    """Kernels -> cubin (NVRTC, cached by hash); launcher -> host library.
+    ``cache_only``: compile nothing (CompilerError if not cached)."""
     _, nvrtc = _bindings()
     arch = _device_arch()
     version = nvrtc.nvrtcVersion()[1:]
@@ -188,6 +189,9 @@ def build(target, name, snippets, force=False):
                          .encode()).hexdigest()[:20]
     cubin = cache_dir() / f"{name}_{key}.{arch}.cubin"
     hit = cubin.exists() and not force
+    if not hit and cache_only:
+        raise CompilerError(f"the cache {cache_dir()} holds no GPU binary of "
+                            f"model '{name}' for {arch} (cache_only)")
     if not hit:
         (cache_dir() / f"{name}_{key}.cu").write_text(target.kernel_source)
         data = nvrtc_compile(target.kernel_source, name, arch, snippets)
@@ -196,7 +200,8 @@ def build(target, name, snippets, force=False):
         tmp.replace(cubin)
     target.cubin_path = cubin
     lib, lib_hit = build_library(target.launcher_source, name + "_cuda_host",
-                                 HOST_FLAGS, snippets, force=force)
+                                 HOST_FLAGS, snippets, force=force,
+                                 cache_only=cache_only)
     return lib, hit and lib_hit
 
 
