@@ -60,9 +60,9 @@ def missing_data(name: str, folder: str, expected: Sequence[str], tonic_call: st
     return FileNotFoundError(
         f"{name} data not found: expected {', '.join(expected)} in "
         f"{os.path.abspath(folder)!r}.{(' ' + hint) if hint else ''} These files come from "
-        f"tonic: on a machine with internet run `{tonic_call}` (it downloads and extracts "
-        "them under save_to), copy the save_to folder here and set DATA_DIR to it. "
-        "Nothing is downloaded by this package.")
+        f"tonic's download (download=True): on a machine with internet run `{tonic_call}`, "
+        "which downloads and extracts them under save_to, copy that save_to folder here "
+        "and set DATA_DIR to it. Nothing is downloaded by this package.")
 
 
 def channel_index(events: np.ndarray, sensor_size: Sequence[int]) -> np.ndarray:
