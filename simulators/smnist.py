@@ -47,3 +47,10 @@ class SMNISTModel(SHDModel):
         kw = super().config_kwargs(p)
         kw["out_tau_m"] = p["TAU_MEM_OUTPUT"]
         return kw
+
+    def cross_validate(self, p):
+        """Not offered: cross-validation folds are per speaker (user), and the
+        MNIST files carry no writer ids."""
+        raise ValueError("SMNIST has no speakers or writers to cross-validate over (the "
+                         "MNIST files carry no writer ids); use EVALUATION=\"random\" "
+                         "with N_VALIDATE, or train with other TRAIN_DATA_SEEDs")

@@ -179,8 +179,10 @@ def test_errors_name_the_problem(dvs_data, smnist_data, tmp_path):
     with pytest.raises(ValueError, match="out of range"):
         DVSGestureModel(dvs_params(dvs_data, tmp_path, EVALUATION="speaker",
                                    SPEAKER_LEFT=[12], N_VALIDATE=1))
-    # data fixed at build
+    # data fixed at build; no writers to cross-validate over
     m = SMNISTModel(smnist_params(smnist_data, tmp_path))
+    with pytest.raises(ValueError, match="writer"):
+        m.cross_validate(smnist_params(smnist_data, tmp_path))
     with pytest.raises(ValueError, match="PIXEL_MS"):
         m.train(smnist_params(smnist_data, tmp_path, PIXEL_MS=0.5))
 

@@ -16,11 +16,15 @@ TRIAL_MS, options).
 - :func:`cached` is the cache shared by the tonic-read data sets.
 - :func:`missing_data` is the error for a folder without the files.
 
-SHD and SSC keep their direct HDF5 reader (simulators.datasets.shd, several
-times faster than tonic's one-h5py-read-per-sample path); a folder tonic
-made (``save_to/SHD/shd_train.h5`` ...) works as their DATA_DIR as is, and
-:func:`tonic_to_dataset` over ``tonic.datasets.SHD`` gives the same data
-(tested).
+SHD and SSC keep their direct HDF5 reader (simulators.datasets.shd): it
+reads the padded layout and SSC's validation file too, and for SHD-size
+files it takes about as long as tonic's reader through
+:func:`tonic_to_dataset` (a one-off either way, then cached; see
+bench/dvs_smnist.py --which shd_reader).  A folder tonic made
+(``save_to/SHD/shd_train.h5`` ...) works as their DATA_DIR as is, and both
+readers give the same data (tested; tonic truncates times to whole
+microseconds first, which moves about one event in a million to the bin
+below).
 """
 
 from __future__ import annotations
