@@ -204,3 +204,27 @@ def test_train_scripts(dvs_data, smnist_data, tmp_path, capsys):
     assert capsys.readouterr().out.count("final accuracy") == 2
     rc = smnist_main([f"DATA_DIR=\"{tmp_path / 'none'}\""])
     assert rc == 2 and "train-images-idx3-ubyte" in capsys.readouterr().err
+
+
+ORIGINAL_KEYS = """NAME DEBUG_HIDDEN_N OUT_DIR DT_MS BUILD TIMING TRAIN_DATA_SEED TEST_DATA_SEED
+MODEL_SEED TRIAL_MS N_MAX_SPIKE N_BATCH N_TRAIN N_VALIDATE SHUFFLE NUM_HIDDEN RECURRENT
+TAU_SYN TAU_MEM TAU_MEM_OUTPUT V_THRESH V_RESET INPUT_HIDDEN_MEAN INPUT_HIDDEN_STD
+HIDDEN_OUTPUT_MEAN HIDDEN_OUTPUT_STD HIDDEN_HIDDEN_MEAN HIDDEN_HIDDEN_STD PDROP_INPUT
+PDROP_HIDDEN REG_TYPE LBD_UPPER LBD_LOWER NU_UPPER RHO_UPPER GLB_UPPER ETA ADAM_BETA1
+ADAM_BETA2 ADAM_EPS W_OUTPUT_EPOCH_TRIAL SPK_REC_STEPS REC_SPIKES_EPOCH_TRIAL REC_SPIKES
+REC_NEURONS_EPOCH_TRIAL REC_NEURONS REC_SYNAPSES_EPOCH_TRIAL REC_SYNAPSES WRITE_TO_DISK
+LOAD_LAST LOSS_TYPE EVALUATION CUDA_VISIBLE_DEVICES AVG_SNSUM REDUCED_CLASSES AUGMENTATION
+DOWNLOAD_SHD COLLECT_CONFUSION REC_PREDICTIONS TAU_0 TAU_1 ALPHA TAU_ACCUMULATOR
+HIDDEN_NOISE SPEAKER_LEFT""".split()
+
+
+@pytest.mark.parametrize("defaults, extra", [(dvs_defaults, []),
+                                             (smnist_defaults, ["NU_LOWER", "REWIRE_SILENT"])])
+def test_the_originals_keys_are_kept(defaults, extra):
+    """Every key of genn_eventprop's simulator_DVS_gesture.py / simulator_SMNIST.py
+    dicts (N_EPOCH is N_EPOCHS here, as for the other benchmarks)."""
+    p = defaults()
+    assert [k for k in ORIGINAL_KEYS + extra if k not in p] == []
+    assert p["LOSS_TYPE"] == "sum_weigh_exp" and p["SPEAKER_LEFT"] == [0]
+    p["SPEAKER_LEFT"] = 3           # the original's bare int
+    assert p["SPEAKER_LEFT"] == [3]
