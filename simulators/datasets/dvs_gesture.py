@@ -140,7 +140,7 @@ def load_dvs_gesture(data_dir: str, split: str = "train", dt_ms: float = 1.0,
         return tonic_to_dataset(
             reader, N_UNITS, dt_ms, trial_ms,
             channels=lambda ev: (ev["y"].astype(np.int64) * SIZE + ev["x"]) * 2 + ev["p"],
-            speakers=users, align=True,
+            speakers=users, align=True, chunk=64,
             progress=f"DVS gesture {split} (once; cached)" if progress else None)
 
     return cached(cache_dir, f"dvs_gesture_{split}", key, build, use_cache)

@@ -98,6 +98,7 @@ def tonic_to_dataset(dataset, n_units: int, dt_ms: float, trial_ms: float,
     (tonic's TimeAlignment).  Times are rounded down to ``dt_ms``, events at
     or after ``trial_ms`` or outside [0, n_units) are dropped and same-bin
     duplicates of a channel merged (simulators.datasets.shd.bin_events).
+    ``chunk`` samples are binned at a time (bounds the temporary memory).
     ``progress``: a tqdm description, or None for no bar.
     """
     if channels is None:
@@ -119,12 +120,15 @@ def tonic_to_dataset(dataset, n_units: int, dt_ms: float, trial_ms: float,
             t = events["t"].astype(np.float64) * 1e-3
             if align and len(t):
                 t = t - t.min()
-            ts.append(t)
-            us.append(channels(events))
-            ids.append(np.full(len(t), i - lo, np.int64))
+            # drop what lies past the trial now (a superset of what binning
+            # keeps): DVS recordings last ~6 s, the trial a fraction of that
+            keep = t < trial_ms + dt_ms
+            ts.append(t[keep])
+            us.append(np.asarray(channels(events))[keep])
+            ids.append(np.full(int(keep.sum()), i - lo, np.int64))
         # one binning rule for every data set (the SHD reader's)
         t, u, c = bin_events(np.concatenate(ts), np.concatenate(us), np.concatenate(ids),
-                       hi - lo, dt_ms, trial_ms, n_units)
+                             hi - lo, dt_ms, trial_ms, n_units)
         t_out.append(t)
         u_out.append(u)
         c_out.append(c)
