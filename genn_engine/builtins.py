@@ -35,8 +35,8 @@ def _builtins():
             threshold_condition_code=(
                 "startSpike != endSpike && t >= spikeTimes[startSpike]"),
             reset_code="startSpike++;"),
-        ("neuron", "PoissonNew"): create_neuron_model(
-            "PoissonNew",
+        ("neuron", "Poisson"): create_neuron_model(
+            "Poisson",
             params=["rate"],
             vars=[("timeStepToSpike", "scalar")],
             derived_params=[("isi", lambda p, dt: 1000.0 / (p["rate"] * dt))],
@@ -64,6 +64,8 @@ def _builtins():
     }
 
 
+# GeNN 4's name of GeNN 5's Poisson
+_ALIASES = {("neuron", "PoissonNew"): ("neuron", "Poisson")}
 _BUILTINS = None
 
 
@@ -78,6 +80,7 @@ def resolve(model, kind):
     if isinstance(model, str):
         if _BUILTINS is None:
             _BUILTINS = _builtins()
+            _BUILTINS.update({k: _BUILTINS[v] for k, v in _ALIASES.items()})
         try:
             return _BUILTINS[(kind, model)]
         except KeyError:

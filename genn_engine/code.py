@@ -33,16 +33,18 @@ KEYWORDS = {
     "if", "else", "for", "while", "do", "return", "break", "continue",
     "switch", "case", "default", "true", "false", "sizeof",
 } | TYPE_WORDS | QUALIFIERS
+# the functions GeNN 5.4's transpiler accepts (checked against pygenn 5.4.0)
 MATH_FUNCTIONS = {
     "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "pow", "sqrt",
-    "cbrt", "hypot", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+    "cbrt", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
     "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "fabs", "abs", "fmin",
-    "fmax", "fmod", "floor", "ceil", "round", "trunc", "rint", "lrint",
-    "lround", "min", "max", "copysign", "erf", "erfc", "tgamma", "lgamma",
-    "isnan", "isinf", "isfinite", "signbit", "fma", "fdim", "ldexp", "printf",
+    "fmax", "fmod", "floor", "ceil", "round", "trunc", "rint",
+    "min", "max", "copysign", "erf", "erfc", "tgamma", "lgamma",
+    "fma", "fdim", "ldexp", "printf",
 }
-CONSTANTS = {"INFINITY", "NAN", "M_PI", "M_E", "M_SQRT2", "M_LN2",
-             "SCALAR_MIN", "SCALAR_MAX", "TIME_MAX", "NULL"}
+# GeNN 5's code dialect names no constants (INFINITY, M_PI, SCALAR_MAX ...
+# are all undefined identifiers there): write literals instead
+CONSTANTS = set()
 ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=",
               ">>="}
 
@@ -124,6 +126,27 @@ def _declared_names(tokens):
             in_decl = False
         prev = tok
     return declared
+
+
+def top_level_locals(code):
+    """Names ``code`` declares outside any block: visible to code that
+    follows in the same scope (GeNN 5: sim code's locals in threshold and
+    reset code)."""
+    tokens = tokenize(code)
+    out, depth, start = set(), 0, 0
+    # split the token stream into top-level statements; keep their declarations
+    for k, tok in enumerate(tokens):
+        if tok.text in "([{":
+            depth += 1
+        elif tok.text in ")]}":
+            depth -= 1
+        if depth == 0 and tok.text in (";", "}"):
+            stmt = tokens[start:k + 1]
+            start = k + 1
+            if stmt and stmt[0].text not in ("if", "for", "while", "do",
+                                              "switch", "{", "else"):
+                out |= _declared_names(stmt)
+    return out
 
 
 def _is_float_literal(text):

@@ -5,7 +5,7 @@ element bodies; the target wraps them in loops and entry points.
 """
 import zlib
 
-from .code import Symbol, Where, translate, written_names
+from .code import Symbol, Where, top_level_locals, translate, written_names
 from .enums import reduction_op
 from .errors import DefinitionError
 from .references import ref_reduction
@@ -223,9 +223,18 @@ class Generator:
                 body += [f"{tgt} += {rev}[{idx}];", f"{rev}[{idx}] = 0;"]
         wu_hooks = self.wu_neuron_hooks(fn, pop, var_locals)
         body += wu_hooks["dynamics"]
-        where = Where(model.class_name, pop.name, "sim_code")
-        self.emit_code(body, model.code.get("sim_code"), env, where,
-                       rng=("_rng", pop, "sim_code", "i"))
+        # GeNN 5: sim, threshold and reset code share one scope; threshold
+        # and reset see the sim code's top-level locals (and may not redeclare them)
+        scope, scope_used = [], set()
+        sim = model.code.get("sim_code")
+        rng_init = self.rng_env(env, "_rng", pop, "sim_code", "i")
+        if sim:
+            lines, used = self.block(sim, env, Where(model.class_name, pop.name,
+                                                     "sim_code"))
+            scope += lines
+            scope_used |= used
+            env = dict(env, **{n: Symbol(n, writable=True, kind="local of sim_code")
+                               for n in top_level_locals(sim)})
         # Spike-like events of outgoing synapse groups.
         for sg in pop.out_syn:
             cond = sg.wu.model.code.get("pre_event_threshold_condition_code")
@@ -238,26 +247,35 @@ class Generator:
                 sg.wu.model.class_name, sg.name,
                 "pre_event_threshold_condition_code"), expression=True)
             ev_cnt, ev = fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)
-            body.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
-                        f"{ev_cnt}[b]++] = (uint32_t)i; }}")
+            scope.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
+                         f"{ev_cnt}[b]++] = (uint32_t)i; }}")
         thresh = model.code.get("threshold_condition_code")
         if thresh:
-            expr, _ = self.block(thresh, env, Where(
+            expr, used = self.block(thresh, env, Where(
                 model.class_name, pop.name, "threshold_condition_code"),
                 expression=True)
-            body.append(f"if ({expr}) {{")
+            scope_used |= used
+            scope.append(f"if ({expr}) {{")
             inner = [f"{spk}[(size_t)b * {N} + {spk_cnt}[b]++] = (uint32_t)i;"]
             if rec:
                 inner.append("rec[i / 32] |= 1u << (i % 32);")
-            self.emit_code(inner, model.code.get("reset_code"), env, Where(
-                model.class_name, pop.name, "reset_code"),
-                rng=("_rng_r", pop, "reset_code", "i"))
+            self.emit_code(inner, model.code.get("reset_code"), dict(env),
+                           Where(model.class_name, pop.name, "reset_code"),
+                           rng=("_rng_r", pop, "reset_code", "i"))
             inner += wu_hooks["spike"]
-            body += ["    " + line for line in inner]
-            body.append("}")
+            scope += ["    " + line for line in inner]
+            scope.append("}")
         elif model.code.get("reset_code"):
             raise DefinitionError("reset_code without threshold_condition_code",
                                   model=model.class_name, population=pop.name)
+        if scope:
+            body.append("{")
+            if scope_used & set(RNG_FUNCS):
+                body.append("    " + rng_init)
+            body += ["    " + env[n].definition for n in sorted(scope_used)
+                     if isinstance(env.get(n), _Lambda)]
+            body += ["    " + line for line in scope]
+            body.append("}")
         body += writeback
         fn.body += self.target.serial_for("i", N, body)
         return name

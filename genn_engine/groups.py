@@ -84,6 +84,12 @@ class ExtraGlobalParam:
         self._model = None
 
     def set_init_values(self, values):
+        if self._model is not None and self._model._loaded:
+            # as in GeNN 5, which allocates extra global parameters in load()
+            raise RuntimeError(
+                f"extra global parameter '{self.name}' of '{self.group.name}': "
+                "set_init_values() after load(); write into .view and call "
+                "push_to_device(), or set it before load()")
         dtype = numpy_dtype(self.type.rstrip("*"),
                             self.group.model_ref.precision)
         self._values = np.ascontiguousarray(np.asarray(values, dtype=dtype)
@@ -295,8 +301,30 @@ class NeuronGroup(Group):
         return self.model_ref._arrays[self.spk_cnt.cname]
 
 
+def _target_property(which, pop_attr):
+    """pre/post_target_var: checked on assignment, like GeNN 5's setters."""
+    attr = f"_{which}_target_var"
+
+    def get(self):
+        return getattr(self, attr)
+
+    def set(self, name):
+        pop = getattr(self, pop_attr)
+        inputs = ["Isyn"] + [n for n, _, _ in
+                             pop.model.extra["additional_input_vars"]]
+        if name not in inputs:
+            side = "Presynaptic" if which == "pre" else "Postsynaptic"
+            raise DefinitionError(
+                f"{side} neuron group '{pop.name}' has no input variable "
+                f"'{name}' (inputs: {inputs})", population=self.name)
+        setattr(self, attr, name)
+    return property(get, set)
+
+
 class SynapseGroup(Group):
     kind = "synapse"
+    pre_target_var = _target_property("pre", "src")
+    post_target_var = _target_property("post", "trg")
 
     def __init__(self, model_ref, name, matrix_type, source, target, wu, psm,
                  connectivity):
@@ -307,8 +335,8 @@ class SynapseGroup(Group):
         self.wu = wu
         self.psm = psm
         self.connectivity = connectivity
-        self.pre_target_var = "Isyn"
-        self.post_target_var = "Isyn"
+        self._pre_target_var = "Isyn"
+        self._post_target_var = "Isyn"
         self.pre_vars = {}
         self.post_vars = {}
         self.psm_vars = {}
@@ -378,6 +406,9 @@ class SynapseGroup(Group):
         out = {}
         for r in decls:
             ref = given[r.name]
+            if isinstance(ref, str):   # GeNN 5.4: a variable of pop, by name
+                from .references import create_var_ref
+                ref = create_var_ref(pop, ref)
             check_ref(ref, r, self.name, model.class_name, allow_reduce=False)
             if ref.group is not pop:
                 raise DefinitionError(

@@ -4,6 +4,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
@@ -12,7 +13,7 @@ from .builtins import resolve
 from .codegen import Generator
 from .compiler import build_library
 from .enums import SynapseMatrixType
-from .errors import DefinitionError
+from .errors import CompilerError, DefinitionError
 from .groups import CustomUpdate, NeuronGroup, SynapseGroup
 from .snippets import PSMInit, SparseInit, VarInit, WUInit
 from .targets.cpu import CpuTarget
@@ -25,8 +26,11 @@ def _private_library(path):
     pointer table is global: two models of one structure would share it.
     Linux keeps the mapping after the copy is unlinked.
     """
-    fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
-                               dir=os.path.dirname(path))
+    try:
+        fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".load_",
+                                   dir=os.path.dirname(path))
+    except OSError:     # a read-only cache: the copy goes to the temp folder
+        fd, tmp = tempfile.mkstemp(suffix=".so", prefix=".genn_load_")
     try:
         with os.fdopen(fd, "wb") as f, open(path, "rb") as src:
             shutil.copyfileobj(src, f)
@@ -63,6 +67,11 @@ class GeNNModel:
         self.backend_name = backend or "cpu"
         self.num_threads = 1 if backend == "single_threaded_cpu" else (
             num_threads or os.cpu_count() or 1)
+        # without an explicit count, small calls run on one thread: an
+        # OpenMP region per step costs more than it saves (and far more on
+        # a busy machine)
+        self._threads_given = num_threads is not None or \
+            backend == "single_threaded_cpu"
         self.dt = 0.1
         self.batch_size = 1
         self.seed = 0
@@ -160,8 +169,11 @@ class GeNNModel:
                 + list(self.synapse_populations.values())
                 + list(self.custom_updates.values()))
 
-    def build(self, path_to_model=".", force_rebuild=False):
-        """Generate and compile (or fetch from the cache) the model library."""
+    def build(self, path_to_model=".", force_rebuild=False, cache_only=False):
+        """Generate and compile (or fetch from the cache) the model library.
+
+        ``cache_only``: compile nothing; CompilerError if the cache holds no
+        library of this model's code."""
         if int(self.batch_size) < 1:
             raise ValueError("batch_size must be >= 1")
         self.batch_size = int(self.batch_size)
@@ -176,7 +188,8 @@ class GeNNModel:
         flags = self._target.compile_flags()
         self._lib_path, self.build_cache_hit = build_library(
             self._source, self.model_name, flags, gen.snippets,
-            force=force_rebuild)
+            force=force_rebuild, cache_only=cache_only)
+        self._flags = flags
         self._built = True
 
     def _init_rng(self, group, what):
@@ -246,7 +259,23 @@ class GeNNModel:
         self._params = np.zeros(max(1, len(self._gen.params)))
         for g in self._groups():
             self._update_params(g)
-        self._lib = _private_library(self._lib_path)
+        try:
+            self._lib = _private_library(self._lib_path)
+        except OSError as err:
+            # passed the cache check but the loader refuses it: build anew
+            # once, and name the cached file (not the deleted copy) if that fails
+            warnings.warn(f"the cached model library {self._lib_path} cannot be "
+                          f"loaded ({err}); building it again", RuntimeWarning,
+                          stacklevel=2)
+            self._lib_path, self.build_cache_hit = build_library(
+                self._source, self.model_name, self._flags, self._gen.snippets,
+                force=True)
+            try:
+                self._lib = _private_library(self._lib_path)
+            except OSError as err2:
+                raise CompilerError(
+                    f"cannot load the compiled model {self._lib_path}: {err2} "
+                    f"(before rebuilding it: {err})") from None
         lib = self._lib
         lib.genn_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
                                   ctypes.c_uint64, ctypes.c_double,
@@ -260,6 +289,11 @@ class GeNNModel:
                       self._params.ctypes.data, self._seed_used, self.dt,
                       num_recording_timesteps or 1)
         self._step_cu_cache = {}
+        self._egps_ready = False
+        # element updates per time step: neurons and synapses of every slot
+        self._step_work = B * (
+            sum(p.num_neurons for p in self.neuron_populations.values())
+            + sum(sg.n_syn for sg in self.synapse_populations.values()))
         self.timestep = 0
         self._loaded = True
 
@@ -310,11 +344,29 @@ class GeNNModel:
     def _check_loaded(self, egps=None):
         if not self._loaded:
             raise RuntimeError("load() the model first")
+        if egps is None and self._egps_ready:
+            return
         for egp in (self._egps.values() if egps is None else egps):
             if egp._values is None and egp.cname in self._gen.pointers:
                 raise RuntimeError(f"extra global parameter '{egp.name}' of "
                                    f"'{egp.group.name}' has no values: call "
                                    "set_init_values() first")
+        # EGPs cannot change after load(): once complete, always complete
+        if egps is None:
+            self._egps_ready = True
+
+    # element updates below which one call runs on one thread
+    SMALL_WORK = 200_000
+
+    def _threads(self, work, per_slot=True):
+        """Threads for a call of ``work`` element updates (at most one per
+        batch slot where slots are what is split); one for small calls
+        unless num_threads was given."""
+        n = min(self.num_threads, self.batch_size) if per_slot \
+            else self.num_threads
+        if n > 1 and not self._threads_given and work < self.SMALL_WORK:
+            return 1
+        return max(1, n)
 
     def step_time(self):
         self.run_steps(1)
@@ -327,11 +379,12 @@ class GeNNModel:
         per-batch updates (no batch reductions, no writes to shared state).
         """
         self._check_loaded()
-        ids = self._step_cus(tuple(step_custom_updates))
-        self._lib.genn_run_steps(self.timestep, int(n_steps),
-                                 self.num_threads, ids.ctypes.data,
-                                 len(ids))
-        self.timestep += int(n_steps)
+        ids, ptr = self._step_cus(tuple(step_custom_updates))
+        n_steps = int(n_steps)
+        self._lib.genn_run_steps(self.timestep, n_steps,
+                                 self._threads(n_steps * self._step_work),
+                                 ptr, len(ids))
+        self.timestep += n_steps
 
     def _step_cus(self, groups):
         if groups in self._step_cu_cache:
@@ -352,8 +405,9 @@ class GeNNModel:
                         "instead", population=cu.name)
                 ids.append(slot)
         arr = np.array(ids, np.int32)
-        self._step_cu_cache[groups] = arr
-        return arr
+        # the pointer is taken once: a per-call .ctypes costs microseconds
+        self._step_cu_cache[groups] = (arr, arr.ctypes.data)
+        return self._step_cu_cache[groups]
 
     def custom_update(self, name):
         cus = [cu for cu in self.custom_updates.values()
@@ -368,7 +422,9 @@ class GeNNModel:
                            f"{groups}")
         for cu in cus:
             k = self._gen.cu_kinds[cu.name][0]
-            self._lib.genn_custom_update(k, self.timestep, self.num_threads)
+            self._lib.genn_custom_update(
+                k, self.timestep, self._threads(cu.size * self.batch_size,
+                                                per_slot=False))
 
     def pull_recording_buffers_from_device(self):
         pass

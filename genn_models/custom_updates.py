@@ -48,11 +48,10 @@ def trial_reset(api, name, neuron_model, part):
     """
     code = part.trial_reset_code + "".join(
         f"{var} = {expr};\n" for var, expr in part.trial_reset.items())
-    var_types = {v.name if hasattr(v, "name") else v[0]:
-                 (v.type if hasattr(v, "type") else v[1])
-                 for v in _vars(neuron_model)}
+    # names and types from the part (plain data), not from the backend's model
+    var_types = {v[0]: v[1] for v in part.vars}
     refs = [v for v in var_types if v in used_names(code, var_types)]
-    param_names = [p if isinstance(p, str) else p[0] for p in _params(neuron_model)]
+    param_names = list(part.params)
     params = list(part.trial_reset_params) + [
         p for p in param_names
         if p in used_names(code, param_names) and p not in part.trial_reset_params]
@@ -62,15 +61,6 @@ def trial_reset(api, name, neuron_model, part):
         var_refs=[(v, var_types[v], api.VarAccessMode.READ_WRITE) for v in refs],
         extra_global_param_refs=egps, update_code=code)
     return model, refs, params, [e for e, _ in egps]
-
-
-def _vars(model):
-    return getattr(model, "vars", None) or model.get_vars()
-
-
-def _params(model):
-    return [p for p, _ in model.params] if hasattr(model, "params") \
-        else model.get_params()
 
 
 def softmax_stage(api, name, loss, stage, step=False):

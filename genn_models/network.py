@@ -17,6 +17,15 @@ from .neurons import LOSS_TYPES, SPIKING_LOSSES, hidden_neuron, input_neuron, \
 from .synapses import evp_synapse
 
 
+# backend names for real GeNN -> pygenn's backend (None: its best one)
+GENN_BACKENDS = {"genn": None, "genn_cpu": "single_threaded_cpu",
+                 "genn_cuda": "cuda"}
+
+
+class DataCapacityError(ValueError):
+    """Data larger than the room reserved for it when the model was loaded."""
+
+
 class SpikeBufferOverflow(RuntimeError):
     """More spikes than N_MAX_SPIKE in two consecutive trials."""
 
@@ -76,6 +85,10 @@ class NetworkConfig:
     train_w: bool = True
     train_w_out: bool = True
     train_tau_out: bool = False
+    out_min_tau_m: float = 3.0     # lower bounds of trained output taus
+    out_min_tau_syn: float = 1.0
+    out_tau_m_init_std: float = 0.0    # heterogeneous initialisation (hetLI)
+    out_tau_syn_init_std: float = 0.0
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
@@ -83,7 +96,8 @@ class NetworkConfig:
     seed: int = 0
     model_name: str = "eventprop"
     num_threads: int = None
-    backend: str = "cpu"           # "cpu", "single_threaded_cpu" or "genn" (real pygenn)
+    backend: str = "cpu"           # engine: "cpu", "single_threaded_cpu"; real
+                                   # pygenn: "genn" (its best), "genn_cpu", "genn_cuda"
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
     spk_rec_steps: int = None      # spike recording buffer (steps); None: one trial
@@ -96,7 +110,7 @@ class EventPropNetwork:
         import genn_engine
         self.cfg = cfg
         self.api = api or genn_engine.get_backend(
-            "genn" if cfg.backend == "genn" else "engine")
+            "genn" if cfg.backend in GENN_BACKENDS else "engine")
         if cfg.loss not in LOSS_TYPES:
             raise ValueError(f"unknown loss type {cfg.loss!r}; known: "
                              f"{LOSS_TYPES}")
@@ -111,8 +125,8 @@ class EventPropNetwork:
     # -- construction ----------------------------------------------------
     def _build_model(self):
         api, c = self.api, self.cfg
-        if c.backend == "genn":
-            m = api.GeNNModel(c.precision, c.model_name)
+        if c.backend in GENN_BACKENDS:
+            m = self._genn_model()
         else:
             m = api.GeNNModel(c.precision, c.model_name, backend=c.backend,
                               **({"num_threads": c.num_threads}
@@ -127,12 +141,15 @@ class EventPropNetwork:
                      "back_spike": 0, "overflow": 0, "rev_t": 0.0,
                      "t_next": 0.0}
         self.resets = []       # (group name, pop, part)
+        # python values of each population's params and its size: pygenn
+        # hands params back as NumericValue and names the size num_neurons
+        self.pop_params, self.pop_size = {}, {}
         # inputs
         in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
         p = dict(common, N_max_spike=c.n_max_spike_in)
         if c.pdrop_in > 0:
             p["p_drop"] = c.pdrop_in
-        self.inp = m.add_neuron_population(
+        self.inp = self._add_pop(
             "input", c.n_in, in_model, p,
             dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
         self.resets.append((self.inp, in_model, in_part))
@@ -173,8 +190,7 @@ class EventPropNetwork:
                                   nu_upper=L.nu_upper)
                     if L.reg == "avg":
                         vars_["sNSum_avg"] = 0.0
-            pop = m.add_neuron_population(f"hidden{li}", L.n, h_model, params,
-                                          vars_)
+            pop = self._add_pop(f"hidden{li}", L.n, h_model, params, vars_)
             self.hidden.append(pop)
             self.resets.append((pop, h_model, h_part))
             self._connect(f"w_in{li}" if li == 0 else f"w_ff{li - 1}", prev,
@@ -202,7 +218,11 @@ class EventPropNetwork:
                  "p": 0.0, "loss_acc": 0.0, "MaxZ": 0.0, "SumExp": 0.0,
                  "z": 0.0}
         if het_out:
-            vars_.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
+            vars_.update(
+                tau_m=self._tau_init(c.out_tau_m, c.out_tau_m_init_std,
+                                     c.out_min_tau_m),
+                tau_syn=self._tau_init(c.out_tau_syn, c.out_tau_syn_init_std,
+                                       c.out_min_tau_syn))
         else:
             params.update(tau_m=c.out_tau_m, tau_syn=c.out_tau_syn)
         if c.loss == "max":
@@ -221,8 +241,7 @@ class EventPropNetwork:
                          A_m=0.0, A_s=0.0)
             if c.loss == "avg_xentropy":
                 vars_.update(S_m_prevstep=0.0, S_s_prevstep=0.0)
-        self.out = m.add_neuron_population("output", c.n_out, o_model, params,
-                                           vars_)
+        self.out = self._add_pop("output", c.n_out, o_model, params, vars_)
         if c.loss == "avg_xentropy":
             self.out.extra_global_params["dl_buf"].set_init_values(
                 np.zeros(B * c.n_out * 2 * self.n_steps))
@@ -233,8 +252,10 @@ class EventPropNetwork:
                       dropout=last is not None and last.pdrop > 0,
                       train=c.train_w_out)
         if c.train_tau_out:
-            self._train_tau(self.out, "tau_m_out", "tau_m", "dtau_m", 3.0)
-            self._train_tau(self.out, "tau_syn_out", "tau_syn", "dtau_syn", 1.0)
+            self._train_tau(self.out, "tau_m_out", "tau_m", "dtau_m",
+                            c.out_min_tau_m)
+            self._train_tau(self.out, "tau_syn_out", "tau_syn", "dtau_syn",
+                            c.out_min_tau_syn)
         pops = {p.name: p for p in [self.inp] + self.hidden + [self.out]}
         for name in c.record_spikes:
             if name not in pops:
@@ -245,6 +266,29 @@ class EventPropNetwork:
         self._add_resets()
         self._add_softmax()
         self._add_regularisers()
+
+    def _genn_model(self):
+        """A real pygenn model, set up to agree with the engine."""
+        c, api = self.cfg, self.api
+        backend = GENN_BACKENDS[c.backend]
+        try:
+            # time in double, as the engine keeps it: trial times grow large
+            m = api.GeNNModel(c.precision, c.model_name, backend=backend,
+                              time_precision="double", optimize_code=True)
+        except KeyError:
+            raise ValueError(f"backend {c.backend!r}: this pygenn has no "
+                             f"'{backend}' backend") from None
+        if m.backend_name != "cuda" and c.batch_size > 1:
+            raise ValueError(f"backend {c.backend!r}: GeNN's "
+                             f"{m.backend_name} backend runs batch size 1 only,"
+                             f" not {c.batch_size}: set N_BATCH=1 (or use "
+                             "GeNN's CUDA backend, or the built-in engine)")
+        return m
+
+    def _add_pop(self, name, n, model, params, vars_):
+        pop = self.model.add_neuron_population(name, n, model, params, vars_)
+        self.pop_params[name], self.pop_size[name] = dict(params), n
+        return pop
 
     def _tau_init(self, mean, std, lower):
         if std <= 0:
@@ -263,7 +307,7 @@ class EventPropNetwork:
         if het_post:
             post_refs["tau_syn_post"] = api.create_var_ref(post, "tau_syn")
         else:
-            params["tau_syn_post"] = post.params["tau_syn"]
+            params["tau_syn_post"] = self.pop_params[post.name]["tau_syn"]
         pre_refs = {"back_spike_pre": api.create_var_ref(pre, "back_spike")}
         if dropout:
             pre_refs["dropped_pre"] = api.create_var_ref(pre, "dropped")
@@ -275,7 +319,8 @@ class EventPropNetwork:
                                    pre_var_refs=pre_refs,
                                    post_var_refs=post_refs),
             api.init_postsynaptic("DeltaCurr"))
-        sg.pre_target_var = "RevISyn"
+        if backprop:     # only neurons that take backward input have RevISyn
+            sg.pre_target_var = "RevISyn"
         if train:
             self._train(name, sg, "w", "dw", wu_var=True)
         self.__dict__.setdefault("synapses", {})[name] = sg
@@ -311,7 +356,7 @@ class EventPropNetwork:
                 api, f"EVP_reset_{pop.name}", model, part)
             values = {}
             for p in params:
-                values[p] = pop.params.get(p, 0.0) if p != "N_batch" \
+                values[p] = self.pop_params[pop.name].get(p, 0.0) if p != "N_batch" \
                     else float(self.cfg.batch_size)
             c = self.model.add_custom_update(
                 f"reset_{pop.name}", "EVP_Reset", rmodel, values, {},
@@ -371,37 +416,117 @@ class EventPropNetwork:
         self.reg_groups = list(dict.fromkeys(self.reg_groups))
 
     # -- lifecycle -------------------------------------------------------
-    def build(self):
-        self.model.build()
+    def build(self, reuse=False):
+        """Generate and compile the model (the engine fetches an unchanged
+        one from its cache). ``reuse=True`` (BUILD=False) compiles nothing:
+        the library an earlier build left is used, an error if there is none."""
+        if self.cfg.backend in GENN_BACKENDS:
+            if reuse:
+                raise ValueError("BUILD=False needs the built-in engine: pygenn "
+                                 f"(BACKEND={self.cfg.backend!r}) has to build() before "
+                                 "it loads, and recompiles only changed code itself; "
+                                 "leave BUILD=True")
+            self._genn_build()
+        elif reuse:
+            self.model.build(cache_only=True)
+        else:
+            self.model.build()
         return self
 
+    def _genn_build(self):
+        """pygenn builds into a folder of its own (not the working folder),
+        one per configuration, locked while GeNN writes and compiles there."""
+        import fcntl
+        import hashlib
+        from genn_engine.compiler import cache_dir
+        key = hashlib.sha1(repr(self.cfg).encode()).hexdigest()[:12]
+        path = cache_dir() / "pygenn" / f"{self.cfg.model_name}_{key}"
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.model.build(path_to_model=str(path))
+
     def load(self):
-        rec_steps = max(self.cfg.spk_rec_steps or self.n_steps, self.n_steps)
-        self.model.load(num_recording_timesteps=rec_steps
-                        if self.cfg.record_spikes else None)
+        """Allocate and initialise the model (GeNN's load()).
+
+        Extra global parameters are allocated here and cannot grow later
+        (as in GeNN), so set_data() comes first: it reserves the room for
+        the data of every later upload.
+        """
         # ring buffers: N_max_spike entries per neuron and batch slot
         for pop in [self.inp] + self.hidden:
-            n = self.cfg.batch_size * pop.size * int(pop.params["N_max_spike"])
+            n = self.cfg.batch_size * self.pop_size[pop.name] * \
+                int(self.pop_params[pop.name]["N_max_spike"])
             for name in ("tk", "Ik_buf", "Bk_buf", "dtkm_buf", "dtks_buf"):
                 if name in pop.extra_global_params:
                     pop.extra_global_params[name].set_init_values(np.zeros(n))
+        if self.cfg.loss == "sum_weigh_input" and \
+                getattr(self, "_g_rows", None) is None:
+            # room for set_input_weighting() after load()
+            self._write_egp(self.out, "g_in", np.zeros(
+                getattr(self, "sample_capacity", 0) * self.n_steps))
+        rec_steps = max(self.cfg.spk_rec_steps or self.n_steps, self.n_steps)
+        self.model.load(num_recording_timesteps=rec_steps
+                        if self.cfg.record_spikes else None)
+        self.loaded = True
         return self
 
-    def set_data(self, start, end, times, labels):
+    def _write_egp(self, pop, name, values, capacity=None):
+        """Set an extra global parameter: before load() with room for
+        ``capacity`` values, after it into that room (it cannot grow)."""
+        egp = pop.extra_global_params[name]
+        values = np.asarray(values).ravel()
+        if not getattr(self, "loaded", False):
+            capacity = max(capacity or 0, values.size)
+            egp.set_init_values(np.concatenate(
+                [values, np.zeros(capacity - values.size, values.dtype)]))
+            return
+        view = egp.view
+        if view is None:
+            raise DataCapacityError(
+                f"'{name}' was not set before load(), so no room was allocated "
+                "for it: call set_data() before load()")
+        if values.size > view.size:
+            raise DataCapacityError(
+                f"'{name}' needs {values.size} values but {view.size} were "
+                "reserved when the model was loaded: pass a larger reserve to "
+                "set_data() before load()")
+        view[:values.size] = values
+        egp.push_to_device()
+
+    def set_data(self, start, end, times, labels, reserve=1.0):
         """Every sample's input spikes (neuron-major: start/end (n_samples, n_in)
-        index ``times``, local trial time in ms) and labels."""
+        index ``times``, local trial time in ms) and labels.
+
+        Called before load(), it reserves ``reserve`` times the room these
+        data take (for larger uploads later, e.g. augmented epochs); after
+        load() the data must fit that room.
+        """
         start = np.asarray(start)
         if start.ndim != 2 or start.shape[1] != self.cfg.n_in:
             raise ValueError(f"start must have shape (n_samples, {self.cfg.n_in})")
-        egp = self.inp.extra_global_params
-        egp["spikeTimes"].set_init_values(times)   # converted once, to scalar
-        egp["allStart"].set_init_values(np.asarray(start, np.int32).ravel())
-        egp["allEnd"].set_init_values(np.asarray(end, np.int32).ravel())
         labels = np.asarray(labels, np.int32)
         if labels.size and (labels.min() < 0 or labels.max() >= self.cfg.n_out):
             raise ValueError(f"labels must lie in [0, {self.cfg.n_out})")
-        egp["labels"].set_init_values(labels)
-        self.n_samples = len(labels)
+        if reserve < 1:
+            raise ValueError("reserve must be at least 1")
+        n, B = len(labels), self.cfg.batch_size
+        n_cap = int(np.ceil(n * reserve))
+        inp = self.inp
+        self._write_egp(inp, "spikeTimes", times,   # converted to scalar
+                        int(np.ceil(len(times) * reserve)))
+        self._write_egp(inp, "allStart", np.asarray(start, np.int32),
+                        n_cap * self.cfg.n_in)
+        self._write_egp(inp, "allEnd", np.asarray(end, np.int32),
+                        n_cap * self.cfg.n_in)
+        self._write_egp(inp, "labels", labels, n_cap)
+        if not getattr(self, "loaded", False):
+            # room for the order of a pass over every sample (plus a partial
+            # and an empty trial), twice over for orders that repeat samples
+            self.sample_capacity = n_cap
+            trials = max(2 * (-(-n_cap // B) + 2), 16)
+            self._write_egp(inp, "order", np.full(trials * B, -1, np.int32))
+        self.n_samples = n
 
     def set_input_weighting(self, g):
         """Per-sample time weighting of the "sum_weigh_input" loss.
@@ -421,7 +546,8 @@ class EventPropNetwork:
                              f", {self.n_steps}), got {g.shape}")
         if not np.all(np.isfinite(g)):
             raise ValueError("g must be finite")
-        self.out.extra_global_params["g_in"].set_init_values(g.ravel())
+        self._write_egp(self.out, "g_in", g,
+                        getattr(self, "sample_capacity", g.shape[0]) * self.n_steps)
         self._g_rows = g.shape[0]
 
     def set_order(self, order):
@@ -431,7 +557,7 @@ class EventPropNetwork:
             raise ValueError("order length must be a multiple of the batch size")
         if order.size and order.max() >= self.n_samples:
             raise ValueError("order refers to a sample that is not loaded")
-        self.inp.extra_global_params["order"].set_init_values(order)
+        self._write_egp(self.inp, "order", order)
         self.n_trials = order.size // self.cfg.batch_size
 
     # -- running ---------------------------------------------------------
@@ -538,7 +664,7 @@ class EventPropNetwork:
     def spikes(self, name):
         """Spikes of the trial that just ran: per batch slot (times in the trial, ids)."""
         pop = self.populations[name]
-        pop.pull_recording_buffers_from_device()
+        self.model.pull_recording_buffers_from_device()
         t0 = (self.model.timestep - self.n_steps) * self.cfg.dt
         out = []
         for t, i in pop.spike_recording_data:
@@ -570,24 +696,43 @@ class EventPropNetwork:
         view = owner.vars[var].view
         view[...] = np.asarray(values).reshape(view.shape)
 
+    def per_neuron_taus(self):
+        """Names of the per-neuron taus (hetLIF / hetLI, or trained), e.g.
+        "tau_m0", "tau_syn_out": drawn at random when heterogeneous, so a
+        checkpoint must hold them even when they are not trained."""
+        names = []
+        for l, pop in enumerate(self.hidden):
+            names += [f"{k}{l}" for k in ("tau_m", "tau_syn") if k in pop.vars]
+        names += [f"{k}_out" for k in ("tau_m", "tau_syn") if k in self.out.vars]
+        return names
+
     def state_dict(self):
-        """Everything learning changes: weights, taus, Adam moments and step."""
+        """Everything learning changes or initialisation drew: weights,
+        per-neuron taus (trained or not), Adam moments and step."""
         state = {"adam_t": self._adam_t}
         for name in self.synapses:
             state[f"{name}"] = self.get(name)
+        for name in self.per_neuron_taus():
+            state[name] = self.get(name)
         for name, (owner, var, red, adam) in self.trained.items():
             state[name] = np.array(owner.vars[var].view)
             state[f"{name}.adam_m"] = np.array(adam.vars["m"].view)
             state[f"{name}.adam_v"] = np.array(adam.vars["v"].view)
         return state
 
-    def load_state_dict(self, state):
-        missing = [k for k in self.state_dict() if k not in state]
+    def load_state_dict(self, state, allow_missing=()):
+        """Restore a state_dict; names in ``allow_missing`` (untrained taus
+        that checkpoints of older versions lack) keep their current values."""
+        missing = [k for k in self.state_dict() if k not in state
+                   and k not in allow_missing]
         if missing:
             raise KeyError(f"checkpoint lacks {missing}")
         self._adam_t = int(state["adam_t"])
         for name in self.synapses:
             self.set(name, state[name])
+        for name in self.per_neuron_taus():
+            if name in state:
+                self.set(name, state[name])
         for name, (owner, var, red, adam) in self.trained.items():
             owner.vars[var].view[...] = state[name]
             adam.vars["m"].view[...] = state[f"{name}.adam_m"]

@@ -47,10 +47,9 @@ def _taus_part(het):
                      ("c_li", lambda p, dt: _coupling(dt, p["tau_m"],
                                                       p["tau_syn"])
                       * p["tau_m"] / p["tau_syn"])])
-    from genn_engine import VarAccess
     return Part(
-        vars=[("tau_m", "scalar", VarAccess.READ_ONLY),
-              ("tau_syn", "scalar", VarAccess.READ_ONLY)],
+        vars=[("tau_m", "scalar", "READ_ONLY"),
+              ("tau_syn", "scalar", "READ_ONLY")],
         code={"prelude": """
 const scalar alpha_m = exp(-dt / tau_m);
 const scalar alpha_s = exp(-dt / tau_syn);
@@ -70,8 +69,6 @@ def _trial_part(loss_scale=True):
         # previous trial: drop it so trials stay independent
         code={"prelude": "const scalar t_loc = t - rev_t;\n"
                          "const scalar Isyn_trial = t_loc > 0.5 * dt ? Isyn : 0.0;\n"},
-        # reset code is its own scope in GeNN: it recomputes what it needs
-        reset="    const scalar t_loc = t - rev_t;\n",
         trial_reset={"rev_t": "t"})
 
 
@@ -119,9 +116,8 @@ if (back_now) {
 back_spike = (n_back > 0 && t_next > 0.0
               && fabs(t_next - (trial_t - t_loc - dt)) < 0.5 * dt) ? 1 : 0;
 """},
+        # nmax and off are the sim code's (GeNN 5: one scope)
         reset=f"""
-    const int nmax = (int) N_max_spike;
-    const int off = (batch * num_neurons + id) * nmax;
     if (n_fwd + n_prev >= nmax) {{
         overflow++;
     }}
@@ -331,12 +327,11 @@ def _reg_part(reg):
     """Spike-count regularisation (loss shaping; a heuristic, not a gradient)."""
     if reg in (None, "none"):
         return None
-    from genn_engine import VarAccess
     part = Part(vars=[("sNSum", "scalar")], trial_reset={"sNSum": "n_fwd"})
     if reg == "Thomas1":
         part.params += ["glb_upper", "rho_upper"]
         part.vars.append(("sNSum_layer", "scalar",
-                          VarAccess.READ_ONLY_SHARED_NEURON))
+                          "READ_ONLY_SHARED_NEURON"))
     else:
         part.params += ["lbd_upper", "lbd_lower", "nu_upper"]
         if reg == "avg":
@@ -605,8 +600,7 @@ if (in_trial && step >= 1) {
 
 
 def _output_common(loss):
-    from genn_engine import VarAccess
-    shared = VarAccess.READ_ONLY_SHARED_NEURON
+    shared = "READ_ONLY_SHARED_NEURON"
     part = Part(
         vars=[("label", "int"), ("dl", "scalar"), ("p", "scalar"),
               ("loss_acc", "scalar"), ("MaxZ", "scalar", shared),

@@ -64,8 +64,11 @@ def compose_neuron(api, name, *parts):
     ``api`` is the module providing pygenn's names (genn_engine or pygenn).
     """
     p = merge(*parts)
+    # parts name var access modes as strings: they are built without an api
+    vars_ = [v[:2] + (getattr(api.VarAccess, v[2]),) if len(v) > 2 else v
+             for v in p.vars]
     model = api.create_neuron_model(
-        name, params=p.params, derived_params=p.derived, vars=p.vars,
+        name, params=p.params, derived_params=p.derived, vars=vars_,
         extra_global_params=p.egps, additional_input_vars=p.inputs,
         sim_code=sim_code(p), threshold_condition_code=p.threshold,
         reset_code=(p.reset or None) if p.threshold else None)

@@ -30,7 +30,7 @@ from . import checks
 __all__ = [
     "Spec", "Params", "UnknownParameterError", "register", "specs_for",
     "benchmarks", "validate", "describe", "describe_all", "spk_rec_steps",
-    "merge_specs", "override",
+    "merge_specs", "override", "check_run",
 ]
 
 # Value kinds a Spec may accept.  Kept to JSON's vocabulary so that every
@@ -437,3 +437,37 @@ def spk_rec_steps(p: Mapping[str, Any]) -> int:
     if p["SPK_REC_STEPS"] is not None:
         return int(p["SPK_REC_STEPS"])
     return int(round(p["TRIAL_MS"] / p["DT_MS"]))
+
+
+# recording keys that do nothing without the [epoch, trial] list that says when
+_RECORDING_PAIRS = (("REC_SPIKES", "REC_SPIKES_EPOCH_TRIAL"),
+                    ("REC_NEURONS", "REC_NEURONS_EPOCH_TRIAL"),
+                    ("REC_SYNAPSES", "REC_SYNAPSES_EPOCH_TRIAL"))
+
+
+def check_run(p: Mapping[str, Any]) -> None:
+    """Checks of key combinations that single values cannot show: a run with
+    them would train nothing or ignore a key without a word. Raises
+    ValueError naming the keys."""
+    dt, trial = p["DT_MS"], p["TRIAL_MS"]
+    if trial < dt:
+        raise ValueError(f"TRIAL_MS={trial!r} is shorter than one time step DT_MS={dt!r}: "
+                         "a trial would have no step. Set TRIAL_MS to the length of the "
+                         "samples (a multiple of DT_MS)")
+    if not p["BUILD"] and p["BACKEND"].startswith("genn"):
+        raise ValueError(f"BUILD=False needs the built-in engine: pygenn "
+                         f"(BACKEND={p['BACKEND']!r}) has to build() before it loads, and "
+                         "recompiles only changed code itself; leave BUILD=True")
+    for what, when in _RECORDING_PAIRS:
+        if p[what] and not p[when]:
+            raise ValueError(f"{what}={p[what]!r} records nothing without {when}: give the "
+                             f"[epoch, trial] pairs to record at, e.g. {when}=[[0, 0]]")
+        if p[when] and not p[what]:
+            raise ValueError(f"{when}={p[when]!r} records nothing without {what}: say what "
+                             f"to record")
+    steps = int(round(trial / dt))
+    if p["SPK_REC_STEPS"] is not None and p["SPK_REC_STEPS"] != steps:
+        raise ValueError(f"SPK_REC_STEPS={p['SPK_REC_STEPS']!r} has no use: recorded spikes "
+                         "are read out after each trial of REC_SPIKES_EPOCH_TRIAL, so the "
+                         f"buffer holds one trial (TRIAL_MS/DT_MS = {steps} steps); leave "
+                         "SPK_REC_STEPS at None")

@@ -109,3 +109,13 @@ def speaker_left(name: str, value: Any) -> None:
     bad = [v for v in value if v > 9]
     if bad:
         raise ValueError(f"parameter {name!r} holds ordinal speaker indices 0-9, got {bad}")
+
+
+def no_effect(default: Any):
+    """A check for a key kept for compatibility: only its default is accepted."""
+    def check(name: str, value: Any) -> None:
+        if value != default:
+            raise ValueError(f"parameter {name!r} has no effect in this package (see "
+                             f"params.describe({name!r})); leave it at {default!r}, "
+                             f"got {value!r}")
+    return check

@@ -35,13 +35,19 @@ GENERAL = _g(
     ("OUT_DIR", ".", "Directory where to write results"),
     ("DT_MS", 1.0, "Time step of the simulations in milliseconds", {"check": checks.positive}),
     ("BUILD", True, "Whether to (re)build the GeNN model, can be set to False if there are "
-     "repeated runs of the same model"),
-    ("TIMING", True, "Whether to record timing information during a run"),
+     "repeated runs of the same model: the model library compiled by an earlier run is "
+     "then used as it is, and a run stops with an error if there is none (the built-in "
+     "engine compiles only when the model code changed either way; the genn* "
+     "BACKENDs need True)"),
+    ("TIMING", True, "Whether to record timing information during a run (the time_s "
+     "column of the results and of the test output)"),
     ("CUDA_VISIBLE_DEVICES", True, "Internal GeNN switch how CUDA devices are addressed "
      "(kept for compatibility; ignored by this package)"),
     ("BACKEND", "cpu", "(added) Backend: the built-in engine (\"cpu\", "
-     "\"single_threaded_cpu\") or real GeNN through pygenn (\"genn\")",
-     {"choices": ("cpu", "single_threaded_cpu", "genn")}),
+     "\"single_threaded_cpu\") or real GeNN through pygenn: \"genn\" (its best "
+     "backend), \"genn_cpu\" (batch size 1 only), \"genn_cuda\"",
+     {"choices": ("cpu", "single_threaded_cpu", "genn", "genn_cpu",
+                  "genn_cuda")}),
     ("N_THREADS", None, "(added) Number of CPU threads for the cpu backend; None = all cores",
      {"kind": "int", "check": checks.positive}),
     ("VERBOSE", False, "(added) Whether to print progress details"),
@@ -61,7 +67,7 @@ EXPERIMENT = _g(
     ("N_MAX_SPIKE", 400, "Size of the buffer for saved spikes in number of spikes; note the "
      "buffer contains saved spikes across two trials", {"check": checks.positive}),
     ("N_BATCH", 32, "Size of mini-batches run in parallel", {"check": checks.positive}),
-    ("N_TRAIN", 55000, "Number of training examples", {"check": checks.non_negative}),
+    ("N_TRAIN", 55000, "Number of training examples", {"check": checks.positive}),
     ("N_EPOCHS", 10, "Number of epochs to train", {"check": checks.non_negative}),
     ("SHUFFLE", True, "Whether to shuffle the inputs in the training set"),
 )
@@ -70,7 +76,7 @@ N_VALIDATE = Spec("N_VALIDATE", 5000, "Number of examples in the validation set"
                   group="Experiment parameters", check=checks.non_negative)
 N_TEST = Spec("N_TEST", 10000, "Number of examples in the test set",
               group="Experiment parameters", kind="int", allow_none=True,
-              check=checks.non_negative)
+              check=checks.positive)
 
 NETWORK = _g(
     "Network structure",
@@ -108,8 +114,9 @@ HIDDEN_EXTRAS = _g(
     ("LBD_LOWER", 0.001, "Regularisation strength of per-neuron regularisation for neurons "
      "with low activity"),
     ("NU_UPPER", 2.0, "Target activity level per hidden neuron per trial"),
-    ("NU_LOWER", 0.1, "(added) Activity level per hidden neuron per trial below which the "
-     "lower regularisation (LBD_LOWER) acts"),
+    ("NU_LOWER", 0.1, "(added; no effect) Kept so that parameter files that hold it still "
+     "load: the lower regularisation (LBD_LOWER) acts below NU_UPPER, as in genn_eventprop, "
+     "so any value other than the default 0.1 is refused", {"check": checks.no_effect(0.1)}),
     ("RHO_UPPER", 5000.0, "Target activity level for the entire hidden layer per trial"),
     ("GLB_UPPER", 1e-5, "Strength of regularisation based on global number of spikes per "
      "trial (type \"Thomas1\")"),
@@ -143,15 +150,20 @@ LR_SCHEDULE = _g(
 RECORDING = _g(
     "Recording controls",
     ("SPK_REC_STEPS", None, "Size of the GeNN spike recording buffer in timesteps; None "
-     "means TRIAL_MS/DT_MS", {"kind": "int", "check": checks.positive}),
+     "means TRIAL_MS/DT_MS. Spikes are read out after each trial that "
+     "REC_SPIKES_EPOCH_TRIAL names, so one trial is the only size with a use: a run "
+     "refuses any other value", {"kind": "int", "check": checks.positive}),
     ("REC_SPIKES", [], "List of neuron populations to record spikes from, possible entries "
-     "\"input\", \"hidden\", \"output\"", {"check": checks.str_list}),
+     "\"input\", \"hidden\", \"output\" (at the trials of REC_SPIKES_EPOCH_TRIAL: a run "
+     "refuses one without the other)", {"check": checks.str_list}),
     ("REC_NEURONS", [], "List of pairs (neuron population, variable name) to record from, "
-     "possible entries for population are \"input\", \"hidden\", \"output\"",
+     "possible entries for population are \"input\", \"hidden\", \"output\" (at the "
+     "trials of REC_NEURONS_EPOCH_TRIAL: a run refuses one without the other)",
      {"check": checks.pair_list}),
     ("REC_SYNAPSES", [], "List of pairs (synapse population, synapse variable name) to "
-     "record from, possible entries for synapse population are \"in_to_hid\", \"hid_to_out\"",
-     {"check": checks.pair_list}),
+     "record from, possible entries for synapse population are \"in_to_hid\", "
+     "\"hid_to_out\" (at the trials of REC_SYNAPSES_EPOCH_TRIAL: a run refuses one "
+     "without the other)", {"check": checks.pair_list}),
     ("REC_SPIKES_EPOCH_TRIAL", [], "Controls at which [epoch,trial] to record spikes",
      {"check": checks.epoch_trial_list}),
     ("REC_NEURONS_EPOCH_TRIAL", [], "Controls at which [epoch,trial] to record neuron vars",

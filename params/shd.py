@@ -68,10 +68,11 @@ EXTRA = [
          "equal class counts", group=_EXP),
     Spec("RECURRENT", False, "Whether to include recurrent connections", group=_NET),
     Spec("N_HID_LAYER", 1, "Number of hidden layers", group=_NET, check=checks.positive),
-    Spec("HIDDEN_NEURON_TYPE", "LIF", "Hidden neuron type", group=_MOD,
-         choices=HIDDEN_NEURON_TYPES),
-    Spec("OUTPUT_NEURON_TYPE", "LI", "Output neuron type", group=_MOD,
-         choices=OUTPUT_NEURON_TYPES),
+    Spec("HIDDEN_NEURON_TYPE", "LIF", "Hidden neuron type (\"hetLIF\": per-neuron taus "
+         "drawn around TAU_MEM/TAU_SYN, sd tau/sqrt(3), at least MIN_TAU_M/MIN_TAU_SYN)",
+         group=_MOD, choices=HIDDEN_NEURON_TYPES),
+    Spec("OUTPUT_NEURON_TYPE", "LI", "Output neuron type (\"hetLI\": per-neuron taus "
+         "drawn as for hetLIF)", group=_MOD, choices=OUTPUT_NEURON_TYPES),
     Spec("TAU_B", 100.0, "Timescale of adaptation of ALIF neurons", group=_MOD,
          check=checks.positive),
     Spec("B_INCR", 0.1, "Increment of the spike rate adaptation variable B upon a spike",
@@ -85,9 +86,11 @@ EXTRA = [
     Spec("REWIRE_LIFT", 0.0, "Whether and how much to uplift incoming synapse weights of "
          "silent hidden neurons (if not zero, this replaces rewiring)", group=_MOD),
     Spec("TRAIN_TAU", False, "Whether to train tau values", group=_LRN),
-    Spec("MIN_TAU_M", 3.0, "Lower bound for the value of tau_m", group=_LRN,
+    Spec("MIN_TAU_M", 3.0, "Lower bound for the value of tau_m (hidden and output "
+         "neurons, drawn or trained)", group=_LRN,
          check=checks.positive),
-    Spec("MIN_TAU_SYN", 1.0, "Lower bound for the value of tau_syn", group=_LRN,
+    Spec("MIN_TAU_SYN", 1.0, "Lower bound for the value of tau_syn (hidden and output "
+         "neurons, drawn or trained)", group=_LRN,
          check=checks.positive),
     Spec("TRAIN_TAU_OUTPUT", False, "Whether to train the timescale of the output neurons",
          group=_LRN),
@@ -105,6 +108,10 @@ EXTRA = [
          "{\"random_shift\": x}, {\"random_dilate\": [y0, y1]}, {\"ID_jitter\": z}, "
          "{\"blend\": [p1, p2, ...]}", group=_LOSS, choices=AUGMENTATIONS,
          check=checks.augmentation),
+    Spec("CV_PARALLEL", False, "(added) Whether cross_validate runs its folds as parallel "
+         "Ray tasks (each declares N_THREADS CPUs, 1 when N_THREADS is None; Ray is "
+         "started on this machine unless RAY_ADDRESS names a cluster); needs the [ray] "
+         "extra", group=_LOSS),
     Spec("TAU_ACCUMULATOR", 20.0, "(added) Time constant in ms of the input accumulator used "
          "by the \"sum_weigh_input\" loss", group=_LOSS, check=checks.positive),
 ]

@@ -17,6 +17,7 @@ import numpy as np
 
 from genn_models.network import EventPropNetwork, HiddenLayer, NetworkConfig
 from params import validate
+from params.base import check_run
 
 from . import outputs
 
@@ -39,7 +40,7 @@ TEST_FREE_KEYS = ("N_BATCH", "MODEL_SEED", "REC_SPIKES", "N_MAX_SPIKE",
 RESUME_QUIET_KEYS = frozenset((
     "REC_SPIKES",
     "NAME", "OUT_DIR", "DATA_DIR", "DATA_CACHE_DIR", "LOAD_LAST", "LOAD_BEST",
-    "OVERWRITE", "VERBOSE", "N_THREADS", "BUILD", "TIMING",
+    "OVERWRITE", "VERBOSE", "N_THREADS", "BUILD", "TIMING", "CV_PARALLEL",
     "CUDA_VISIBLE_DEVICES", "WRITE_TO_DISK", "CHECKPOINT", "TRAINING_PLOT",
     "TRAINING_PLOT_INTERVAL", "FANCY_PLOTS", "DEBUG_HIDDEN_N",
     "COLLECT_CONFUSION", "REC_PREDICTIONS", "REC_NEURONS",
@@ -110,7 +111,7 @@ def run_trial_stepwise(net, trial, pairs):
             raise ValueError(f"population '{pop_name}' has no variable "
                              f"'{var}'; it has {sorted(pop.vars)}")
         views[(pop_name, var)] = pop
-    out = {(name, var): np.empty((net.n_steps, B, pop.size),
+    out = {(name, var): np.empty((net.n_steps, B, net.pop_size[name]),
                                  np.asarray(pop.vars[var].view).dtype)
            for (name, var), pop in views.items()}
 
@@ -118,7 +119,7 @@ def run_trial_stepwise(net, trial, pairs):
         for (name, var), pop in views.items():
             a = np.asarray(pop.vars[var].view).reshape(-1)
             # shared (unbatched) variables are the same for every slot
-            out[(name, var)][n] = a.reshape(B, -1) if a.size == B * pop.size \
+            out[(name, var)][n] = a.reshape(B, -1) if a.size == B * net.pop_size[name] \
                 else a.reshape(1, -1)
 
     prev = net.run_trial(trial, on_step=record)
@@ -163,6 +164,7 @@ class Simulator:
     def __init__(self, p):
         self.p = validate(p, self.benchmark)
         p = self.p
+        check_run(p)
         if p["MODEL_SEED"] is None:
             # the seed this model is built with, recorded with the run; a
             # resumed run takes the one its checkpoint was built with
@@ -174,9 +176,15 @@ class Simulator:
             seed = (meta or {}).get("p", {}).get("MODEL_SEED")
             p["MODEL_SEED"] = seed if seed else draw_seed()
         self.datasets = self.load_data(p)
+        train = self.datasets.get("train")
+        if train is None or not len(train):
+            raise ValueError(f"no training samples: N_TRAIN={p['N_TRAIN']} "
+                             "and the data leave none to train on")
         self.cfg = self.network_config(p)
-        self.net = EventPropNetwork(self.cfg).build().load()
-        self._upload(self.datasets)
+        self.net = EventPropNetwork(self.cfg).build(reuse=not p["BUILD"])
+        # data before load(): GeNN allocates the room for it there
+        self._upload(self.datasets, reserve=self.data_reserve(p))
+        self.net.load()
         self.epoch = 0
         self.eta = p["ETA"]
         self.best = -1.0
@@ -231,6 +239,7 @@ class Simulator:
             n_max_spike_in=p["N_MAX_SPIKE"], pdrop_in=g("PDROP_INPUT", 0.0),
             train_w=g("TRAIN_W", True), train_w_out=g("TRAIN_W_OUTPUT", True),
             train_tau_out=g("TRAIN_TAU_OUTPUT", False),
+            out_min_tau_m=g("MIN_TAU_M", 3.0), out_min_tau_syn=g("MIN_TAU_SYN", 1.0),
             adam_beta1=p["ADAM_BETA1"], adam_beta2=p["ADAM_BETA2"],
             adam_eps=p["ADAM_EPS"], seed=self._seed(p),
             model_name=f"evp_{self.benchmark}", num_threads=p["N_THREADS"],
@@ -262,7 +271,12 @@ class Simulator:
         """
         return self.datasets["train"]
 
-    def _upload(self, datasets):
+    def data_reserve(self, p):
+        """Room for data reserved at load(), as a multiple of the first
+        upload: more where later uploads (augmented epochs) can be larger."""
+        return 1.0
+
+    def _upload(self, datasets, reserve=1.0):
         """All splits into the device's sample store; remember where each starts.
 
         Neuron-major layouts of the other splits are kept, so re-uploading
@@ -299,7 +313,7 @@ class Simulator:
             offset += len(t)
         labels = np.concatenate([datasets[k].labels for k in names])
         self.net.set_data(np.concatenate(starts), np.concatenate(ends),
-                          np.concatenate(times), labels)
+                          np.concatenate(times), labels, reserve=reserve)
         if self.cfg.loss == "sum_weigh_input":
             self.net.set_input_weighting(np.concatenate(g))
         self.on_device = {k: datasets[k] for k in names}
@@ -337,7 +351,7 @@ class Simulator:
         local = np.where(order >= 0, order - self.base[split], -1)
         stats = outputs.PassStats(
             self.n_outputs(p), len(self.net.hidden),
-            [h.size for h in self.net.hidden],
+            [self.net.pop_size[h.name] for h in self.net.hidden],
             debug=_flag(p, "DEBUG_HIDDEN_N"))
         bar = outputs.progress(n_trials + 1, f"{split} {epoch}", p)
         for k in range(n_trials + 1):
@@ -388,7 +402,8 @@ class Simulator:
             stats = self._pass("test", p, learn=False, epoch=self.epoch,
                                record=record)
             out = stats.summary()
-            out["time_s"] = time.perf_counter() - t0
+            if p["TIMING"]:
+                out["time_s"] = time.perf_counter() - t0
             self._pass_outputs(p, out, stats, "", "test", None)
             out["recordings"] = record.finish()
             outputs.write_test(p, out)
@@ -398,6 +413,7 @@ class Simulator:
         """``p`` validated, with the simulator's MODEL_SEED when it is None,
         and checked against what the simulator was built with."""
         p = validate(p, self.benchmark)
+        check_run(p)
         if p["MODEL_SEED"] is None:
             p["MODEL_SEED"] = self.p["MODEL_SEED"]
         self._check_structure(p)
@@ -452,6 +468,7 @@ class Simulator:
                 self._restore(state)
                 if p["WRITE_TO_DISK"]:
                     outputs.truncate_epochs(p, self.epoch)
+                record.resume(self.epoch)
             else:
                 self.eta = p["ETA"]
                 if writes and p["OVERWRITE"]:
@@ -486,7 +503,8 @@ class Simulator:
             for split in evals:
                 evs[split] = self._pass(split, p, learn=False, epoch=epoch)
                 row.update(evs[split].summary(_PREFIX[split]))
-            row["time_s"] = time.perf_counter() - t0
+            if p["TIMING"]:
+                row["time_s"] = time.perf_counter() - t0
             row["eta"] = self.eta
             self.epoch += 1
             self._schedule(p, row)
@@ -566,8 +584,14 @@ class Simulator:
                          "timestep": int(self.net.model.timestep),
                          "p": dict(p)}}
 
+    def _untrained_taus(self):
+        """Per-neuron taus drawn at initialisation and never trained: the
+        checkpoints of earlier versions lack them."""
+        return [k for k in self.net.per_neuron_taus() if k not in self.net.trained]
+
     def _restore(self, state):
-        self.net.load_state_dict(state["arrays"])
+        self.net.load_state_dict(state["arrays"],
+                                 allow_missing=self._untrained_taus())
         meta = state["meta"]
         self.epoch = meta["epoch"]
         self.eta = meta["eta"]
@@ -595,7 +619,9 @@ class Simulator:
         got = {k: np.shape(v) for k, v in state["arrays"].items()}
         bad += [f"array {k}: shape {got[k]} in the checkpoint, {have[k]} now"
                 for k in have if k in got and got[k] != have[k]]
-        bad += [f"array {k}: not in the checkpoint" for k in have if k not in got]
+        old_format = [k for k in self._untrained_taus() if k not in got]
+        bad += [f"array {k}: not in the checkpoint" for k in have
+                if k not in got and k not in old_format]
         bad += [f"array {k}: in the checkpoint, not in this network"
                 for k in got if k not in have]
         if bad:
@@ -604,6 +630,12 @@ class Simulator:
                 "describe:\n  " + "\n  ".join(bad) + "\nUse the parameters "
                 "it was trained with (its NAME.json), or train a new run "
                 "under another NAME")
+        if old_format:
+            warnings.warn(
+                f"{name} lacks the untrained per-neuron taus {old_format} (it was "
+                "written by an earlier version): they are drawn afresh from "
+                f"MODEL_SEED={p['MODEL_SEED']!r}, which gives the run's own values "
+                "only if that is the seed the run was built with", stacklevel=4)
         if not training:
             return p
         changed = [k for k in p if k in old and k not in struct

@@ -30,7 +30,13 @@ class MNISTModel(Simulator):
         if p["REDUCED_CLASSES"]:
             full = reduce_classes(full, p["REDUCED_CLASSES"])
             test = reduce_classes(test, p["REDUCED_CLASSES"])
-        n_val = min(p["N_VALIDATE"], len(full))
+        if p["N_VALIDATE"] >= len(full):
+            raise ValueError(
+                f"N_VALIDATE={p['N_VALIDATE']} takes all {len(full)} training samples"
+                f"{' of REDUCED_CLASSES' if p['REDUCED_CLASSES'] else ''} of "
+                f"{p['DATA_DIR']} for validation and leaves none to train on; set "
+                f"N_VALIDATE below {len(full)} (or 0 for no validation split)")
+        n_val = p["N_VALIDATE"]
         n_train = min(p["N_TRAIN"], len(full) - n_val)
         train_idx, val_idx = random_split(len(full), n_val,
                                           p["TRAIN_DATA_SEED"], n_train=n_train)

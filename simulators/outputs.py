@@ -441,12 +441,33 @@ class Checkpoints:
             return json.loads(str(z["__meta__"]))
 
 
+def _save_npz(path, arrays):
+    def write(tmp):
+        with open(tmp, "wb") as f:   # a file object: np.savez would add ".npz"
+            np.savez(f, **arrays)
+    _atomic_write(path, write)
+
+
+def _record_epoch(key):
+    """The epoch of a recording array named "e{epoch}_t{trial}..."; None if other."""
+    head = key.split("_", 1)[0]
+    return int(head[1:]) if head[:1] == "e" and head[1:].isdigit() else None
+
+
 class Recorder:
-    """REC_SPIKES / REC_SYNAPSES / W_OUTPUT_EPOCH_TRIAL and weight reports."""
+    """REC_SPIKES / REC_SYNAPSES / W_OUTPUT_EPOCH_TRIAL and weight reports.
+
+    What is recorded reaches OUT_DIR as it comes, not only at the end of a
+    run: weight and tau snapshots when they are taken, spike, neuron and
+    synapse recordings (one file each, all epochs) after every epoch, each
+    written atomically. A resumed run keeps the recordings of the epochs
+    before its checkpoint and records the later ones anew."""
 
     def __init__(self, p, sim):
         self.p = p
         self.sim = sim
+        self.resume_from = None
+        self._previous = {}
         self.spikes = {}
         self.synapses = {}
         self.weights = {}
@@ -503,9 +524,15 @@ class Recorder:
         if self._weights_due(epoch, trial):
             self.weights[(epoch, trial)] = {k: net.get(k)
                                             for k in net.synapses}
+            if p["WRITE_TO_DISK"]:
+                _save_npz(_out(p, f"_w_e{epoch}_t{trial}.npz"),
+                          self.weights[(epoch, trial)])
         tau_pairs = p["TAU_OUTPUT_EPOCH_TRIAL"] if "TAU_OUTPUT_EPOCH_TRIAL" in p else []
         if tau_pairs and self._at(tau_pairs, epoch, trial):
             self.taus[(epoch, trial)] = _per_neuron_taus(net)
+            if p["WRITE_TO_DISK"]:
+                _save_npz(_out(p, f"_tau_e{epoch}_t{trial}.npz"),
+                          self.taus[(epoch, trial)])
 
     def _weights_due(self, epoch, trial):
         p = self.p
@@ -516,36 +543,62 @@ class Recorder:
         return (epoch % max(1, p["W_EPOCH_INTERVAL"]) == 0
                 and trial % max(1, p["W_REPORT_INTERVAL"]) == 0)
 
+    def resume(self, epoch):
+        """A resumed run continues at ``epoch``: the files keep what earlier
+        epochs recorded."""
+        self.resume_from = epoch
+
     def after_epoch(self, sim, epoch):
-        pass
+        self._write_recordings()
+
+    def _kept(self, path):
+        """What a resumed run's file holds of the epochs before the resume."""
+        if self.resume_from is None or not path.exists():
+            return {}
+        if path not in self._previous:
+            try:
+                with np.load(path) as z:
+                    self._previous[path] = {
+                        k: z[k] for k in z.files
+                        if (_record_epoch(k) if _record_epoch(k) is not None
+                            else self.resume_from) < self.resume_from}
+            except (OSError, ValueError) as err:
+                warnings.warn(f"could not read the recordings in {path} ({err}); "
+                              "it is written anew", stacklevel=3)
+                self._previous[path] = {}
+        return self._previous[path]
+
+    def _write_recordings(self):
+        """Spike, neuron and synapse recordings so far, one file each."""
+        if not self.p["WRITE_TO_DISK"]:
+            return
+        files = {}
+        for name, recs in self.spikes.items():
+            arrays = {}
+            for r in recs:
+                for b, (t, i) in enumerate(r["spikes"]):
+                    key = f"e{r['epoch']}_t{r['trial']}_b{b}"
+                    arrays[key + "_t"], arrays[key + "_id"] = t, i
+            files[f"_spikes_{name}.npz"] = arrays
+        for key, recs in self.neurons.items():
+            arrays = {}
+            for r in recs:
+                tag = f"e{r['epoch']}_t{r['trial']}"
+                arrays[tag] = r["values"]
+                arrays[tag + "_samples"] = r["samples"]
+            files[f"_neurons_{key.replace('.', '_')}.npz"] = arrays
+        for key, recs in self.synapses.items():
+            files[f"_syn_{key}.npz"] = {f"e{e}_t{t}": a for e, t, a in recs}
+        for suffix, arrays in files.items():
+            path = _out(self.p, suffix)
+            _save_npz(path, {**self._kept(path), **arrays})
 
     def finish(self):
         out = {"spikes": self.spikes, "synapses": self.synapses,
                "weights": self.weights, "taus": self.taus,
                "neurons": self.neurons}
         if self.p["WRITE_TO_DISK"]:
-            for name, recs in self.spikes.items():
-                arrays = {}
-                for r in recs:
-                    for b, (t, i) in enumerate(r["spikes"]):
-                        key = f"e{r['epoch']}_t{r['trial']}_b{b}"
-                        arrays[key + "_t"], arrays[key + "_id"] = t, i
-                np.savez(_out(self.p, f"_spikes_{name}.npz"), **arrays)
-            for (e, t), ws in self.weights.items():
-                np.savez(_out(self.p, f"_w_e{e}_t{t}.npz"), **ws)
-            for (e, t), ws in self.taus.items():
-                np.savez(_out(self.p, f"_tau_e{e}_t{t}.npz"), **ws)
-            for key, recs in self.neurons.items():
-                arrays = {}
-                for r in recs:
-                    tag = f"e{r['epoch']}_t{r['trial']}"
-                    arrays[tag] = r["values"]
-                    arrays[tag + "_samples"] = r["samples"]
-                np.savez(_out(self.p, f"_neurons_{key.replace('.', '_')}.npz"),
-                         **arrays)
-            for key, recs in self.synapses.items():
-                np.savez(_out(self.p, f"_syn_{key}.npz"),
-                         **{f"e{e}_t{t}": a for e, t, a in recs})
+            self._write_recordings()
             if self.p["FANCY_PLOTS"]:
                 raster_plots(self.p, self.spikes)
         return out

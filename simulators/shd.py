@@ -38,7 +38,7 @@ from simulators.base import Simulator, _rng
 from simulators.datasets import (SpikeDataset, apply_augmentation, balance_classes,
                                  load_shd, normalise_spike_number, random_split,
                                  reduce_classes, speaker_folds, speaker_split)
-from simulators.datasets.shd import N_UNITS
+from simulators.datasets.shd import N_UNITS, DataError, find_hdf5
 
 # distinct streams of TRAIN_DATA_SEED (shuffling uses (seed, epoch))
 _STREAM_EPOCH_DATA = 1
@@ -69,11 +69,15 @@ def add_input_delays(ds, n_delay, delay_ms):
                                     ds.duration_ms, ds.speakers)
 
 
-def _with_units(ds, n_units):
+def _with_units(ds, n_units, where="the data"):
     """``ds`` declared to have ``n_units`` channels (all its units must be below)."""
     if ds.n_events and int(ds.units.max()) >= n_units:
-        raise ValueError(f"the data use channel {int(ds.units.max())} but the model "
-                         f"has n_channels={n_units} input channels")
+        bad = ds.units >= n_units
+        first = int(ds.sample_ids()[np.flatnonzero(bad)[0]])
+        raise DataError(f"{where}: sample {first} has a spike of unit "
+                        f"{int(ds.units[bad][0])}, but the model has n_channels={n_units} "
+                        f"input channels (unit ids 0..{n_units - 1}); "
+                        f"{int(bad.sum())} such spikes in all")
     return SpikeDataset(ds.times, ds.units, ds.offsets, ds.labels, n_units,
                         ds.speakers, ds.duration_ms)
 
@@ -115,13 +119,18 @@ class SHDModel(Simulator):
             for L in kw["hidden"]:
                 L.tau_m_init_std = p["TAU_MEM"] / np.sqrt(3.0)
                 L.tau_syn_init_std = p["TAU_SYN"] / np.sqrt(3.0)
+        if p["OUTPUT_NEURON_TYPE"] == "hetLI":
+            # the same heterogeneous start for the output taus (without it
+            # an untrained hetLI output would be an LI output)
+            kw["out_tau_m_init_std"] = p["TAU_MEM"] / np.sqrt(3.0)
+            kw["out_tau_syn_init_std"] = p["TAU_SYN"] / np.sqrt(3.0)
         return NetworkConfig(**kw)
 
     # -- data ----------------------------------------------------------------
     def _load(self, p, split):
         ds = load_shd(p["DATA_DIR"], p["DATASET"], split, dt_ms=p["DT_MS"],
                       trial_ms=p["TRIAL_MS"], cache_dir=p["DATA_CACHE_DIR"])
-        ds = _with_units(ds, self.n_channels)
+        ds = _with_units(ds, self.n_channels, self._file(p, split))
         if p["REDUCED_CLASSES"]:
             ds = reduce_classes(ds, p["REDUCED_CLASSES"])
         return ds
@@ -136,18 +145,23 @@ class SHDModel(Simulator):
         test = self._load(p, "test")
         valid_file = self._load(p, "valid") \
             if p["EVALUATION"] == "validation_set" else None
-        labels = [full.labels, test.labels] + \
-            ([valid_file.labels] if valid_file is not None else [])
         if p["REDUCED_CLASSES"]:
             self.n_classes = len(p["REDUCED_CLASSES"])
         else:
-            self.n_classes = int(max((int(l.max()) for l in labels if len(l)),
-                                     default=0)) + 1
+            self._check_labels(p, full, {"test": test, **(
+                {"valid": valid_file} if valid_file is not None else {})})
+            self.n_classes = int(full.labels.max()) + 1
         n_val = p["N_VALIDATE"]
         if n_val == 0:
             train_idx, val = np.arange(len(full)), None
         elif p["EVALUATION"] == "random":
-            n_val = min(n_val, len(full))
+            if n_val >= len(full):
+                raise ValueError(
+                    f"N_VALIDATE={n_val} takes all {len(full)} samples of "
+                    f"{self._file(p, 'train')}"
+                    f"{' (of classes REDUCED_CLASSES)' if p['REDUCED_CLASSES'] else ''} "
+                    "for validation and leaves none to train on; set N_VALIDATE "
+                    f"below {len(full)} (or 0 for no validation split)")
             if n_val > len(full) // 4:
                 # SHD's 8156 training samples lose 6 % to the default 512; a
                 # small file would lose half without a word
@@ -162,12 +176,45 @@ class SHDModel(Simulator):
             val = full.subset(val_idx)
         elif p["EVALUATION"] == "speaker":
             train_idx, val_idx = speaker_split(self._speakers(full), p["SPEAKER_LEFT"])
+            if not len(train_idx):
+                raise ValueError(
+                    f"SPEAKER_LEFT={p['SPEAKER_LEFT']} holds out every speaker of "
+                    f"{self._file(p, 'train')} and leaves none to train on")
             val = full.subset(val_idx)
         else:
             train_idx, val = np.arange(len(full)), valid_file
         n_test = len(test) if p["N_TEST"] is None else min(p["N_TEST"], len(test))
         return self._prepare(p, _take(full, self._cap(p, train_idx)), val,
                              _take(test, np.arange(n_test)))
+
+    @staticmethod
+    def _file(p, split):
+        return find_hdf5(p["DATA_DIR"], p["DATASET"], split)
+
+    def _check_labels(self, p, full, others):
+        """Every label of the test (and valid) file is a class of the training
+        file: otherwise the network would get outputs no sample trains."""
+        if not len(full.labels):
+            raise DataError(f"{self._file(p, 'train')}: no samples")
+        top = int(full.labels.max())
+        missing = np.setdiff1d(np.arange(top + 1), full.labels)
+        if len(missing):
+            # one mistyped label would add as many never-trained outputs
+            first = int(np.flatnonzero(full.labels == top)[0])
+            warnings.warn(
+                f"{self._file(p, 'train')}: labels run up to {top} (sample {first}), but "
+                f"{len(missing)} of the classes 0..{top} have no training sample "
+                f"({missing[:10].tolist()}{' ...' if len(missing) > 10 else ''}); the "
+                f"network gets {top + 1} outputs. Check the labels, or train a subset "
+                "with REDUCED_CLASSES", stacklevel=4)
+        for split, ds in others.items():
+            bad = np.flatnonzero(ds.labels > top)
+            if len(bad):
+                raise DataError(
+                    f"{self._file(p, split)}: sample {int(bad[0])} has label "
+                    f"{int(ds.labels[bad[0]])}, but the labels of the training file "
+                    f"{self._file(p, 'train')} lie in 0..{top}; {len(bad)} {split} "
+                    "sample(s) have labels the training data never show")
 
     @staticmethod
     def _speakers(ds):
@@ -207,6 +254,16 @@ class SHDModel(Simulator):
     def _per_epoch(self, p):
         return bool(p["AUGMENTATION"]) or p["BALANCE_TRAIN_CLASSES"] or \
             p["NORMALISE_SPIKE_NUMBER"]
+
+    def data_reserve(self, p):
+        # augmented epochs differ in size from the first upload (epoch 0's is
+        # cached, so it is not made twice)
+        if not self._per_epoch(p):
+            return 1.0
+        raw, ep0 = self.datasets["train"], self.training_data(p, 0)
+        ratio = max(len(ep0) / max(1, len(raw)),
+                    len(ep0.times) / max(1, len(raw.times)))
+        return 1.5 * max(1.0, ratio)
 
     def training_data(self, p, epoch):
         """The training split of ``epoch``: balanced, thinned and augmented
@@ -270,37 +327,26 @@ class SHDModel(Simulator):
         NAME_crossval_summary.json (mean/std of the final per-fold validation
         accuracy and loss).  Returns {"rows", "summary"}.  The model is left
         with its initial weights and the splits of load_data.
+
+        CV_PARALLEL=True runs the folds as parallel tasks on Ray (through
+        sweeps.tasks: this module does not know Ray), each in a model of its
+        own built with these parameters and this model's MODEL_SEED, on
+        N_THREADS CPUs (1 when None): the same files, rows and summary.
         """
         p = validate(p, self.benchmark)
         self._check_structure(p)
+        if p["MODEL_SEED"] is None:     # every fold starts from this model's weights
+            p["MODEL_SEED"] = self.p["MODEL_SEED"]
         full = self._load(p, "train")     # not kept after load_data: a cache read
         speakers = np.unique(self._speakers(full))
         folds = speaker_folds(self._speakers(full))
-        saved, saved_raw = self.datasets, self.train_raw
-        rows, finals = [], []
         t0 = time.perf_counter()
-        try:
-            for k, (train_idx, val_idx) in enumerate(folds):
-                self.datasets = self._prepare(p, full.subset(self._cap(p, train_idx)),
-                                              full.subset(val_idx))
-                self.datasets["test"] = saved["test"]
-                self._upload(self.datasets)
-                self._reset_learning(p)
-                q = p.copy()
-                q.update({"NAME": f"{p['NAME']}_fold{k}", "LOAD_LAST": False,
-                          "LOAD_BEST": False, "CHECKPOINT": False})
-                res = self._train(q, eval_split="validation")
-                for r in res["history"]:
-                    rows.append({"fold": k, "speaker": int(speakers[k]),
-                                 "n_train": len(self.datasets["train"]),
-                                 "n_val": len(val_idx),
-                                 **{c: v for c, v in r.items() if np.isscalar(v)}})
-                finals.append(res["final"])
-        finally:
-            self.datasets, self.train_raw = saved, saved_raw
-            self._epoch_cache = None
-            self._upload(saved)
-            self._reset_learning(p)
+        if p["CV_PARALLEL"]:
+            results = self._folds_in_parallel(p, len(folds))
+        else:
+            results = self._folds_here(p, full, folds, speakers)
+        rows = [r for fold_rows, _ in results for r in fold_rows]
+        finals = [final for _, final in results]
         accs = np.array([f["val_acc"] for f in finals if f is not None])
         losses = np.array([f["val_loss"] for f in finals if f is not None])
         summary = {"n_folds": len(folds), "speakers": speakers.tolist(),
@@ -308,13 +354,57 @@ class SHDModel(Simulator):
                    "mean_val_acc": float(accs.mean()) if len(accs) else None,
                    "std_val_acc": float(accs.std()) if len(accs) else None,
                    "mean_val_loss": float(losses.mean()) if len(losses) else None,
-                   "std_val_loss": float(losses.std()) if len(losses) else None,
-                   "time_s": time.perf_counter() - t0}
+                   "std_val_loss": float(losses.std()) if len(losses) else None}
+        if p["TIMING"]:
+            summary["time_s"] = time.perf_counter() - t0
         if p["WRITE_TO_DISK"]:
             _write_rows(outputs._out(p, "_crossval.csv"), rows)
             outputs._atomic_write(outputs._out(p, "_crossval_summary.json"),
                                   lambda f: f.write_text(json.dumps(summary, indent=1)))
         return {"rows": rows, "summary": summary}
+
+    def _folds_here(self, p, full, folds, speakers):
+        """The folds one after another in this model; its splits restored after."""
+        saved, saved_raw = self.datasets, self.train_raw
+        try:
+            return [self._fold(p, full, k, speakers[k], train_idx, val_idx,
+                               saved["test"])
+                    for k, (train_idx, val_idx) in enumerate(folds)]
+        finally:
+            self.datasets, self.train_raw = saved, saved_raw
+            self._epoch_cache = None
+            self._upload(saved)
+            self._reset_learning(p)
+
+    def _folds_in_parallel(self, p, n_folds):
+        from sweeps.tasks import run_tasks
+        cpus = p["N_THREADS"] or 1
+        q = dict(p)
+        q.update({"N_THREADS": cpus, "CV_PARALLEL": False})
+        tasks = [{"p": q, "n_channels": self.n_channels, "fold": k}
+                 for k in range(n_folds)]
+        results = run_tasks(cross_validation_fold, tasks, cpus=cpus, use_ray=True)
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
+        return results
+
+    def _fold(self, p, full, k, speaker, train_idx, val_idx, test):
+        """Train fold ``k`` from the initial weights; (rows, final row)."""
+        self.datasets = self._prepare(p, full.subset(self._cap(p, train_idx)),
+                                      full.subset(val_idx))
+        self.datasets["test"] = test
+        self._upload(self.datasets)
+        self._reset_learning(p)
+        q = p.copy()
+        q.update({"NAME": f"{p['NAME']}_fold{k}", "LOAD_LAST": False,
+                  "LOAD_BEST": False, "CHECKPOINT": False})
+        res = self._train(q, eval_split="validation")
+        rows = [{"fold": k, "speaker": int(speaker),
+                 "n_train": len(self.datasets["train"]), "n_val": len(val_idx),
+                 **{c: v for c, v in r.items() if np.isscalar(v)}}
+                for r in res["history"]]
+        return rows, res["final"]
 
     def _reset_learning(self, p):
         """Initial weights, Adam state, epoch, learning rate and schedule."""
@@ -324,6 +414,17 @@ class SHDModel(Simulator):
         self.eta = p["ETA"]
         self.best = -1.0
         self.schedule = {"ema1": None, "ema2": None, "last_change": 0}
+
+
+def cross_validation_fold(task):
+    """Fold ``task["fold"]`` of SHDModel.cross_validate in a model of its own
+    (a task of CV_PARALLEL): {"p", "n_channels", "fold"} -> (rows, final row)."""
+    m = SHDModel(task["p"], n_channels=task["n_channels"])
+    p, k = m.p, task["fold"]
+    full = m._load(p, "train")
+    speakers = np.unique(m._speakers(full))
+    train_idx, val_idx = speaker_folds(m._speakers(full))[k]
+    return m._fold(p, full, k, speakers[k], train_idx, val_idx, m.datasets["test"])
 
 
 def _take(ds, idx):

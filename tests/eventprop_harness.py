@@ -1,4 +1,6 @@
 """Run the generated EventProp models and the continuous reference side by side."""
+import dataclasses
+
 import numpy as np
 
 from genn_models.network import EventPropNetwork, NetworkConfig
@@ -47,12 +49,17 @@ class Case:
             overflow="error", **{k: v for k, v in self.loss_params.items()
                                  if k in ("tau0", "tau1", "alpha")})
 
-    def engine_gradients(self, per_sample=False):
-        net = EventPropNetwork(self.cfg).build().load()
-        for name, w in self.weights.items():
-            net.set(engine_name(name), np.asarray(w).ravel())
+    def engine_gradients(self, per_sample=False, backend=None):
+        """Gradients, results and network of one trial on ``backend``
+        (the config's by default; "genn" for real pygenn)."""
+        cfg = self.cfg if backend is None else \
+            dataclasses.replace(self.cfg, backend=backend)
+        net = EventPropNetwork(cfg).build()
         start, end, times = to_neuron_major(self.samples, self.cfg.n_in)
         net.set_data(start, end, times, self.labels)
+        net.load()
+        for name, w in self.weights.items():
+            net.set(engine_name(name), np.asarray(w).ravel())
         B = self.cfg.batch_size
         n = len(self.samples)
         order = np.full(2 * B, -1)

@@ -34,9 +34,10 @@ def _gradients(api=None):
                         n_out=N_OUT, loss=LOSS, trial_ms=20.0, dt=0.5,
                         batch_size=B, precision="double", model_name="evp_backend",
                         n_max_spike_in=50, w_out_mean=0.5, w_out_std=0.5, seed=11)
-    net = EventPropNetwork(cfg, api=api).build().load()
-    net.set("w_in0", W_IN)
+    net = EventPropNetwork(cfg, api=api).build()
     net.set_data(*to_neuron_major(SAMPLES, N_IN), [0, 2])
+    net.load()
+    net.set("w_in0", W_IN)
     net.set_order([0, 1, -1, -1])
     net.run_trial(0)
     net.run_trial(1)

@@ -357,7 +357,7 @@ def test_recording_and_run_steps_match_step_time():
         m.batch_size = 3
         m.seed = 9
         m.dt = 1.0
-        pop = m.add_neuron_population("p", 40, "PoissonNew", {"rate": 50.0},
+        pop = m.add_neuron_population("p", 40, "Poisson", {"rate": 50.0},
                                       {"timeStepToSpike": 0.0})
         pop.spike_recording_enabled = True
         m.build()

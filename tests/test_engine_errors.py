@@ -179,7 +179,12 @@ def test_running_before_load_and_missing_egp_values():
     m.load()
     with pytest.raises(RuntimeError, match="spikeTimes.*set_init_values"):
         m.step_time()
+    # GeNN allocates extra global parameters in load(): not settable later
+    with pytest.raises(RuntimeError, match="after load"):
+        pop.extra_global_params["spikeTimes"].set_init_values([])
+    m.unload()
     pop.extra_global_params["spikeTimes"].set_init_values([])
+    m.load()
     m.step_time()
 
 

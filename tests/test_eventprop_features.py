@@ -33,10 +33,11 @@ def run_reg(reg=None, **layer_kw):
                         precision="double", model_name="evp_reg",
                         record_spikes=("hidden0",), overflow="error",
                         n_max_spike_in=100)
-    net = EventPropNetwork(cfg).build().load()
+    net = EventPropNetwork(cfg).build()
+    net.set_data(*to_neuron_major(REG_SAMPLES, N_IN), [0, 1])
+    net.load()
     net.set("w_in0", REG_W_IN.ravel())
     net.set("w_out", REG_W_OUT.ravel())
-    net.set_data(*to_neuron_major(REG_SAMPLES, N_IN), [0, 1])
     net.set_order([0, 1, -1, -1])
     net.run_trial(0)
     counts = np.array([np.bincount(ids, minlength=N_H)
@@ -158,10 +159,11 @@ def drop_net(pdrop_in=0.0, pdrop=0.0, seed=7, w_out=DROP_W_OUT,
         precision="double", model_name="evp_drop", pdrop_in=pdrop_in,
         seed=seed, record_spikes=("input", "hidden0"), n_max_spike_in=400,
         out_tau_syn=out_tau_syn, overflow="error")
-    net = EventPropNetwork(cfg).build().load()
+    net = EventPropNetwork(cfg).build()
+    net.set_data(*to_neuron_major(DROP_SAMPLES, D_IN), [0, 1, 0, 1])
+    net.load()
     net.set("w_in0", DROP_W_IN.ravel())
     net.set("w_out", np.asarray(w_out).ravel())
-    net.set_data(*to_neuron_major(DROP_SAMPLES, D_IN), [0, 1, 0, 1])
     net.set_order(np.tile(np.arange(D_B), n_trials + 1))
     return net
 

@@ -141,10 +141,11 @@ def test_gradients_in_a_loop_belong_to_the_previous_trial(loss):
 
     singles = [case([s], [y]).engine_gradients()[0]
                for s, y in zip(SAMPLES, labels)]
-    net = EventPropNetwork(case(SAMPLES, labels).cfg).build().load()
+    net = EventPropNetwork(case(SAMPLES, labels).cfg).build()
+    net.set_data(*to_neuron_major(SAMPLES, N_IN), labels)
+    net.load()
     for name, v in w.items():
         net.set(engine_name(name), v.ravel())
-    net.set_data(*to_neuron_major(SAMPLES, N_IN), labels)
     net.set_order([0, 1, 2, -1])
     net.run_trial(0)
     for k in range(3):
@@ -188,11 +189,12 @@ def _spike_time_errors(w, samples, dt):
     case = Case(N_IN, [HiddenLayer(N_H)], N_OUT, "sum", T, dt, w, samples,
                 [0], name="evp_fwd")
     case.cfg.record_spikes = ("hidden0",)
-    net = EventPropNetwork(case.cfg).build().load()
-    for k, v in w.items():
-        net.set(k, v.ravel())
+    net = EventPropNetwork(case.cfg).build()
     start, end, times = to_neuron_major(samples, N_IN)
     net.set_data(start, end, times, [0])
+    net.load()
+    for k, v in w.items():
+        net.set(k, v.ravel())
     net.set_order([0])
     net.run_trial(0)
     t_eng, ids = net.spikes("hidden0")[0]
@@ -275,11 +277,12 @@ def test_trials_are_independent():
                 0.1, w, [sample], [0], name="evp_indep")
     case.cfg.record_spikes = ("hidden0",)
     case.cfg.precision = "float"      # the precision training runs in
-    net = EventPropNetwork(case.cfg).build().load()
-    for k, v in w.items():
-        net.set(k, v.ravel())
+    net = EventPropNetwork(case.cfg).build()
     start, end, times = to_neuron_major([sample], N_IN)
     net.set_data(start, end, times, [0])
+    net.load()
+    for k, v in w.items():
+        net.set(k, v.ravel())
     net.set_order([0, 0, 0, 0])
     net.run_trial(0)
     t_hid, _ = net.spikes("hidden0")[0]
@@ -309,10 +312,11 @@ def test_input_spikes_on_the_grid_do_not_depend_on_the_absolute_time(precision):
     case.cfg.record_spikes = ("input", "hidden0")
     case.cfg.precision = precision
     case.cfg.n_max_spike_in = 100
-    net = EventPropNetwork(case.cfg).build().load()
+    net = EventPropNetwork(case.cfg).build()
+    net.set_data(*to_neuron_major([sample], N_IN), [1])
+    net.load()
     for k, v in w.items():
         net.set(k, v.ravel())
-    net.set_data(*to_neuron_major([sample], N_IN), [1])
     net.set_order([0, -1])
     runs = []
     # trial starts at t = 0, 1e6 ms, at an odd step count and late (1e8 ms)

@@ -43,10 +43,11 @@ def make_case(w, dt=DT, loss="sum_weigh_input", **kw):
 
 
 def engine_run(case, g=None, order=ORDER):
-    net = EventPropNetwork(case.cfg).build().load()
+    net = EventPropNetwork(case.cfg).build()
+    net.set_data(*to_neuron_major(SAMPLES, N_IN), LABELS)
+    net.load()
     for name, w in case.weights.items():
         net.set(engine_name(name), np.asarray(w).ravel())
-    net.set_data(*to_neuron_major(SAMPLES, N_IN), LABELS)
     if g is not None:
         net.set_input_weighting(g)
     net.set_order(order)
@@ -108,8 +109,9 @@ def test_uniform_weighting_equals_sum_loss():
 
 def test_weighting_must_be_set_and_shaped():
     case = make_case(weights(), dt=0.5)
-    net = EventPropNetwork(case.cfg).build().load()
+    net = EventPropNetwork(case.cfg).build()
     net.set_data(*to_neuron_major(SAMPLES, N_IN), LABELS)
+    net.load()
     net.set_order(ORDER)
     with pytest.raises(ValueError, match="set_input_weighting"):
         net.run_trial(0)
@@ -179,10 +181,11 @@ def test_engine_reads_g_at_the_documented_grid_points():
     g = input_activity_weighting(start, end, times, n, dt, 20.0)
     assert not np.allclose(g[0], g[1])
     case = make_case(weights(seed=3), dt=dt)
-    net = EventPropNetwork(case.cfg).build().load()
+    net = EventPropNetwork(case.cfg).build()
+    net.set_data(start, end, times, LABELS)
+    net.load()
     for name, w in case.weights.items():
         net.set(engine_name(name), np.asarray(w).ravel())
-    net.set_data(start, end, times, LABELS)
     net.set_input_weighting(g)
     net.set_order(ORDER)
     out = net.out.vars

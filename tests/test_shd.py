@@ -17,7 +17,9 @@ from simulators.datasets import SpikeDataset
 from simulators.shd import SHDModel, add_input_delays
 from tests.shd_files import write_padded, write_vlen
 
-pytestmark = pytest.mark.filterwarnings("ignore:N_TRAIN=")
+# the synthetic files hold noise spikes past the 100 ms trials on purpose
+pytestmark = [pytest.mark.filterwarnings("ignore:N_TRAIN="),
+              pytest.mark.filterwarnings("ignore:.*lie at or after TRIAL_MS")]
 
 N_CH = 40
 N_CLASSES = 4

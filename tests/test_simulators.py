@@ -43,7 +43,6 @@ def test_yinyang_learns_above_chance(tmp_path):
 def test_recordings_are_returned_and_written(tmp_path):
     p = small_yinyang(tmp_path, N_EPOCHS=1, REC_SPIKES=["input", "hidden"],
                       REC_SPIKES_EPOCH_TRIAL=[[0, 2]],
-                      SPK_REC_STEPS=900,     # three trials: only trial 2 is returned
                       REC_SYNAPSES=[["hid_to_out", "w"]],
                       REC_SYNAPSES_EPOCH_TRIAL=[[0, 3]],
                       W_OUTPUT_EPOCH_TRIAL=[[0, 5]])

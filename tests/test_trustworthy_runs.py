@@ -333,10 +333,13 @@ def test_resume_with_another_eta_warns_and_records_what_is_used(tmp_path):
 
 def test_train_test_chooses_the_best_epoch_on_the_validation_split(tmp_path):
     p = small(tmp_path, N_EPOCHS=2)
-    m = YinYangModel(p)
-    m.datasets["validation"] = yinyang_dataset(32, 99, trial_ms=p["TRIAL_MS"],
-                                               dt_ms=p["DT_MS"])
-    m._upload(m.datasets)
+    class WithValidation(YinYangModel):
+        def load_data(self, q):
+            ds = super().load_data(q)
+            ds["validation"] = yinyang_dataset(32, 99, trial_ms=q["TRIAL_MS"],
+                                               dt_ms=q["DT_MS"])
+            return ds
+    m = WithValidation(p)
     scripted(m, val_acc=[0.9, 0.5], test_acc=[0.1, 0.95], train_acc=[0.2, 0.3])
     hist = m.train_test(p)["history"]
     assert meta(tmp_path, "best")["epoch"] == 1              # not epoch 2 (test)

@@ -27,6 +27,8 @@ def build_params(defaults, argv):
                     choices=("train", "test", "train_test"))
     args = ap.parse_args(argv)
     p = defaults()
+    # the command line shows progress unless VERBOSE is given (file or argument)
+    p["VERBOSE"] = True
     if args.params:
         with open(args.params) as f:
             for k, v in json.load(f).items():
@@ -46,11 +48,17 @@ def run(defaults, model_class, argv=None):
     except (KeyError, TypeError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    p["VERBOSE"] = True
     from simulators.base import NonFiniteGradient
     from simulators.outputs import RunLockedError
+    from genn_engine.errors import CompilerError
     try:
         model = model_class(p)
+    except (ValueError, CompilerError) as e:
+        # parameters that do not fit together or the data, unreadable data,
+        # no working compiler: the message names the key, file or compiler
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
         result = getattr(model, mode)(p)
     except (FileExistsError, RunLockedError, FileNotFoundError) as e:
         # an earlier run with this NAME, a live run, missing data: say it plainly
@@ -65,7 +73,8 @@ def run(defaults, model_class, argv=None):
     for row in result["history"]:
         cols = " ".join(f"{k} {v:.4f}" for k, v in row.items()
                         if k.endswith(("_acc", "_loss")))
-        print(f"epoch {row['epoch']}: {cols} ({row['time_s']:.1f} s)")
+        took = f" ({row['time_s']:.1f} s)" if "time_s" in row else ""
+        print(f"epoch {row['epoch']}: {cols}{took}")
     final = result["final"]
     if final is not None:
         acc = final.get("test_acc", final.get("val_acc", final["train_acc"]))

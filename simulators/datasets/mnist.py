@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from typing import Optional, Tuple
 
 import numpy as np
@@ -37,7 +38,14 @@ def read_idx(path: str) -> np.ndarray:
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise ValueError(f"{path}: corrupt or truncated gzip file ({err}); download "
+                             f"it again from {MNIST_SOURCE}") from None
+    elif path.endswith(".gz"):
+        raise ValueError(f"{path}: named .gz but not a gzip file (it starts with "
+                         f"{raw[:4].hex() or 'nothing'})")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES \
             or raw[3] == 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
@@ -88,8 +96,17 @@ def load_mnist(data_dir: str, split: str = "train") -> Tuple[np.ndarray, np.ndar
         raise ValueError(f"{paths[0]}: expected 3-d image data, got shape {images.shape}")
     if labels.ndim != 1:
         raise ValueError(f"{paths[1]}: expected 1-d label data, got shape {labels.shape}")
+    if images.shape[1:] != (28, 28):
+        raise ValueError(f"{paths[0]}: MNIST images are 28x28 pixels, the file holds "
+                         f"{images.shape[1]}x{images.shape[2]}")
     if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels in {data_dir!r}")
+        raise ValueError(f"{len(images)} images in {paths[0]} but {len(labels)} labels "
+                         f"in {paths[1]}")
+    bad = np.flatnonzero((labels < 0) | (labels > 9))
+    if len(bad):
+        raise ValueError(f"{paths[1]}: sample {int(bad[0])} has label {int(labels[bad[0]])}; "
+                         f"MNIST labels are the digits 0-9 ({len(bad)} sample(s) break "
+                         "this)")
     return images.astype(np.uint8, copy=False), labels.astype(np.int32)
 
 
