@@ -22,8 +22,8 @@ checkpoints, leave-one-user-out cross-validation), with:
 - 11 outputs whatever labels the files hold (fewer with REDUCED_CLASSES).
 """
 from simulators.datasets.augment import blend_dataset, random_dilate
-from simulators.datasets.dvs_gesture import (N_CLASSES, N_UNITS, load_dvs_gesture,
-                                             spatial_shift, time_shift)
+from simulators.datasets.dvs_gesture import (N_CLASSES, N_UNITS, find_dvs_gesture,
+                                             load_dvs_gesture, spatial_shift, time_shift)
 from simulators.datasets.splits import reduce_classes
 from simulators.shd import SHDModel, _with_units
 
@@ -41,10 +41,15 @@ class DVSGestureModel(SHDModel):
     def _load(self, p, split):
         ds = load_dvs_gesture(p["DATA_DIR"], split, dt_ms=p["DT_MS"], trial_ms=p["TRIAL_MS"],
                               cache_dir=p["DATA_CACHE_DIR"], progress=p["VERBOSE"])
-        ds = _with_units(ds, self.n_channels)
+        ds = _with_units(ds, self.n_channels, self._file(p, split))
         if p["REDUCED_CLASSES"]:
             ds = reduce_classes(ds, p["REDUCED_CLASSES"])
         return ds
+
+    @staticmethod
+    def _file(p, split):
+        """The folder of ``split``'s samples (named in data errors)."""
+        return find_dvs_gesture(p["DATA_DIR"], split)
 
     def load_data(self, p):
         data = super().load_data(p)

@@ -10,7 +10,9 @@ rewiring of silent neurons (on by default, as in the original), confusion
 matrices, recordings and checkpoints work as for SHD.  TAU_MEM_OUTPUT sets
 the output neurons' membrane time constant.
 """
-from simulators.datasets.smnist import N_CLASSES, load_smnist
+import os
+
+from simulators.datasets.smnist import N_CLASSES, SMNIST_FILES, find_smnist, load_smnist
 from simulators.datasets.splits import reduce_classes
 from simulators.shd import SHDModel, _with_units
 
@@ -32,10 +34,15 @@ class SMNISTModel(SHDModel):
                          duplicate=p["DUPLICATE"], num_neurons=self.n_neurons,
                          pixel_ms=p["PIXEL_MS"], cache_dir=p["DATA_CACHE_DIR"],
                          progress=p["VERBOSE"])
-        ds = _with_units(ds, self.n_channels)
+        ds = _with_units(ds, self.n_channels, self._file(p, split))
         if p["REDUCED_CLASSES"]:
             ds = reduce_classes(ds, p["REDUCED_CLASSES"])
         return ds
+
+    @staticmethod
+    def _file(p, split):
+        """``split``'s images file (named in data errors)."""
+        return os.path.join(find_smnist(p["DATA_DIR"], split), SMNIST_FILES[split][0])
 
     def load_data(self, p):
         data = super().load_data(p)

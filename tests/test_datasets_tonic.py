@@ -150,10 +150,10 @@ def test_a_folder_tonic_made_works_as_shd_data_dir(tmp_path):
     speakers = rng.integers(0, 4, 12)
     write_tonic_shd(tmp_path, "train", samples, labels, speakers)
     write_tonic_shd(tmp_path, "test", samples[:4], labels[:4], speakers[:4])
-    ours = load_shd(str(tmp_path), "SHD", "train", dt_ms=1.0, trial_ms=150.0,
+    ours = load_shd(str(tmp_path), "SHD", "train", dt_ms=1.0, trial_ms=250.0,
                     use_cache=False)
     reader = tonic.datasets.SHD(save_to=str(tmp_path), train=True)
-    theirs = tonic_data.tonic_to_dataset(reader, 700, 1.0, 150.0, speakers=reader.speaker)
+    theirs = tonic_data.tonic_to_dataset(reader, 700, 1.0, 250.0, speakers=reader.speaker)
     for a, b in ((ours.times, theirs.times), (ours.units, theirs.units),
                  (ours.offsets, theirs.offsets), (ours.labels, theirs.labels),
                  (ours.speakers, theirs.speakers)):

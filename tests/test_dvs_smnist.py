@@ -204,6 +204,13 @@ def test_train_scripts(dvs_data, smnist_data, tmp_path, capsys):
     assert capsys.readouterr().out.count("final accuracy") == 2
     rc = smnist_main([f"DATA_DIR=\"{tmp_path / 'none'}\""])
     assert rc == 2 and "train-images-idx3-ubyte" in capsys.readouterr().err
+    rc = dvs_main([f"DATA_DIR=\"{tmp_path / 'none'}\""])
+    assert rc == 2 and "ibmGestureTrain" in capsys.readouterr().err
+    # the same for SHD: missing data are read when the model is built
+    from train_scripts.train_shd import main as shd_main
+    rc = shd_main([f"DATA_DIR=\"{tmp_path / 'none'}\""])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and "shd_train.h5" in err
 
 
 ORIGINAL_KEYS = """NAME DEBUG_HIDDEN_N OUT_DIR DT_MS BUILD TIMING TRAIN_DATA_SEED TEST_DATA_SEED

@@ -32,12 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import warnings
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .shd import _load_cache, _save_cache, bin_events, default_cache_dir
+from .shd import bin_events, default_cache_dir
 from .spikes import SpikeDataset, offsets_from_counts
 
 __all__ = ["require_tonic", "missing_data", "channel_index", "tonic_to_dataset",
@@ -149,6 +150,42 @@ def files_signature(paths: Iterable[str]) -> list:
     return out
 
 
+def _save(path: str, ds: SpikeDataset) -> None:
+    """``ds`` as an .npz, written to a temporary file and renamed (a crash
+    never leaves a half-written cache under the real name)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp.npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, times=ds.times, units=ds.units, offsets=ds.offsets,
+                     labels=ds.labels,
+                     speakers=ds.speakers if ds.speakers is not None
+                     else np.zeros(0, np.int32),
+                     has_speakers=np.array(ds.speakers is not None),
+                     meta=np.array([ds.n_units, ds.duration_ms, _CACHE_VERSION], np.float64))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _load(path: str) -> Optional[SpikeDataset]:
+    """The cached data set, or None if absent, unreadable or of another version."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            n_units, duration, version = z["meta"]
+            if int(version) != _CACHE_VERSION:
+                return None
+            speakers = z["speakers"] if bool(z["has_speakers"]) else None
+            return SpikeDataset(z["times"], z["units"], z["offsets"], z["labels"],
+                                int(n_units), speakers, float(duration))
+    except Exception as err:  # any unreadable cache is simply rebuilt
+        warnings.warn(f"ignoring unreadable cache {path}: {err}")
+        return None
+
+
 def cached(cache_dir: Optional[str], name: str, key, build: Callable[[], SpikeDataset],
            use_cache: bool = True) -> SpikeDataset:
     """``build()``, or its result cached under ``cache_dir`` by ``key``
@@ -158,12 +195,12 @@ def cached(cache_dir: Optional[str], name: str, key, build: Callable[[], SpikeDa
         return build()
     digest = hashlib.sha256(json.dumps([key, _CACHE_VERSION]).encode()).hexdigest()[:20]
     path = os.path.join(cache_dir or default_cache_dir(), f"{name}_{digest}.npz")
-    ds = _load_cache(path)
+    ds = _load(path)
     if ds is not None:
         return ds
     ds = build()
     try:
-        _save_cache(path, ds)
+        _save(path, ds)
     except OSError as err:  # read-only cache location: still return the data
         warnings.warn(f"could not write cache {path}: {err}")
     return ds
