@@ -179,7 +179,8 @@ class UnknownParameterError(KeyError):
 
 _REGISTRY: Dict[str, Dict[str, Spec]] = {}
 # benchmarks whose module registers itself on import
-_MODULES = {"yinyang": "params.yinyang", "mnist": "params.mnist", "shd": "params.shd"}
+_MODULES = {"yinyang": "params.yinyang", "mnist": "params.mnist", "shd": "params.shd",
+            "dvs_gesture": "params.dvs_gesture", "smnist": "params.smnist"}
 
 
 def register(benchmark: str, specs: Iterable[Spec]) -> Dict[str, Spec]:

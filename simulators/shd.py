@@ -283,10 +283,15 @@ class SHDModel(Simulator):
             ds = normalise_spike_number(ds, rng, int(self.train_raw.counts().min())
                                         if len(self.train_raw) else 0)
         if p["AUGMENTATION"]:
-            ds = apply_augmentation(ds, p["AUGMENTATION"], rng, n_target=p["N_TRAIN"])
+            ds = self.augment(ds, p, rng)
         ds = add_input_delays(ds, p["N_INPUT_DELAY"], p["INPUT_DELAY"])
         self._epoch_cache = (key, ds)
         return ds
+
+    def augment(self, ds, p, rng):
+        """AUGMENTATION applied to ``ds`` in its order (a subclass with data
+        of another geometry supplies its own)."""
+        return apply_augmentation(ds, p["AUGMENTATION"], rng, n_target=p["N_TRAIN"])
 
     # -- silent neurons ----------------------------------------------------
     def end_of_epoch(self, p, epoch, train_stats, row):

@@ -24,7 +24,9 @@ ERROR = "error.json"
 # the simulator class of each benchmark
 SIMULATORS = {"yinyang": "simulators.yinyang:YinYangModel",
               "mnist": "simulators.mnist:MNISTModel",
-              "shd": "simulators.shd:SHDModel"}
+              "shd": "simulators.shd:SHDModel",
+              "dvs_gesture": "simulators.dvs_gesture:DVSGestureModel",
+              "smnist": "simulators.smnist:SMNISTModel"}
 # how long a run waits for the lock of an earlier attempt of the same point
 # (a task of a killed driver may take a moment to be stopped)
 LOCK_WAIT_S = 60.0

@@ -71,7 +71,8 @@ class Sweep:
                                  f"not {benchmark!r}")
             d["benchmark"] = benchmark
         if "benchmark" not in d:
-            raise ValueError("a sweep needs its benchmark (yinyang, mnist, shd)")
+            raise ValueError("a sweep needs its benchmark (yinyang, mnist, shd, dvs_gesture, "
+                             "smnist)")
         if "seed_keys" in d:
             d["seed_keys"] = tuple(d["seed_keys"])
         sweep = cls(**d)

@@ -53,9 +53,10 @@ def run(defaults, model_class, argv=None):
     from genn_engine.errors import CompilerError
     try:
         model = model_class(p)
-    except (ValueError, CompilerError) as e:
-        # parameters that do not fit together or the data, unreadable data,
-        # no working compiler: the message names the key, file or compiler
+    except (ValueError, CompilerError, FileNotFoundError) as e:
+        # parameters that do not fit together or the data, unreadable or
+        # missing data (read here, when the model is built), no working
+        # compiler: the message names the key, file or compiler
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:

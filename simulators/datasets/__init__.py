@@ -4,6 +4,9 @@
 - :mod:`.yinyang`  generated Yin-Yang data and its time-to-first-spike code
 - :mod:`.mnist`    MNIST IDX files and latency coding
 - :mod:`.shd`      SHD / SSC HDF5 files, binned and cached
+- :mod:`.tonic_data`  tonic as the reader of event data sets, with a cache
+- :mod:`.dvs_gesture` DVS128 Gesture via tonic (32 x 32 x 2 channels), image shifts
+- :mod:`.smnist`   spiking sequential MNIST via tonic
 - :mod:`.splits`   random / speaker splits, class balancing and reduction
 - :mod:`.augment`  shift, dilate, ID jitter, blend, spike-number normalisation
 """
