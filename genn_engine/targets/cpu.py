@@ -123,6 +123,12 @@ class CpuTarget:
                 + ["        " + line for line in body] + ["    }", "}"])
 
     @staticmethod
+    def per_slot(body):
+        """Code run once per batch slot and step (an event source's update):
+        the CPU's step functions already run per slot."""
+        return ["{"] + ["    " + line for line in body] + ["}"]
+
+    @staticmethod
     def serial_for(var, count, body, start="0"):
         return ([f"for (size_t {var} = {start}; {var} < (size_t)({count}); "
                  f"{var}++) {{"]
