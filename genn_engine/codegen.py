@@ -307,9 +307,9 @@ class Generator:
         R = self.target.restrict
         spk_cnt, spk = fn.ptr(pop.spk_cnt), fn.ptr(pop.spk)
         v = {n: fn.ptr(pop.vars[n].storage) for n in pop.vars}
-        egp = {n: fn.ptr(pop.extra_global_params[n].cname, ct)
-               for n, ct in (("eventStep", "int"), ("eventUnit", "uint16_t"),
-                             ("recordStep", "int"), ("recordUnit", "uint16_t"))}
+        egp = {n: fn.ptr(e.cname, _ctype(e.type.rstrip("*")))
+               for n, e in pop.extra_global_params.items()
+               if n in ("eventStep", "eventUnit", "recordStep", "recordUnit")}
         p_drop = fn.param(pop, "p_drop", "scalar")
         replay_end = fn.param(pop, "replay_end", "int")
         cap = fn.param(pop, "record_capacity", "int")

@@ -10,8 +10,10 @@ Per batch slot (all variables are per slot, ``READ_ONLY_SHARED_NEURON``:
 the engine writes them, custom updates may set them):
 
 - ``startEvent`` / ``endEvent``: the events ``[startEvent, endEvent)`` of the
-  EGPs ``eventStep`` (int, the local step of the segment in which the event is
-  emitted, non-decreasing) and ``eventUnit`` (uint16, the neuron) are this
+  EGPs ``eventStep`` (the local step of the segment in which the event is
+  emitted, non-decreasing: int, or uint16_t with ``step_type="uint16_t"`` for
+  segments shorter than 65536 steps) and ``eventUnit`` (uint16, the neuron)
+  are this
   slot's. A custom update sets them (and ``step = 0``) to start a segment.
 - ``step``: the local step of the segment; the population emits, in each step,
   every event with ``eventStep <= step`` not yet read (in stored order; at most
@@ -46,23 +48,32 @@ EVENT_SOURCE_VARS = [
     ("parity", "int"), ("overflow", "unsigned int"), ("back_spike", "uint8_t"),
 ]
 EVENT_SOURCE_PARAMS = ["p_drop", "replay_end", "record_capacity"]
-EVENT_SOURCE_EGPS = [("eventStep", "int*"), ("eventUnit", "uint16_t*"),
-                     ("recordStep", "int*"), ("recordUnit", "uint16_t*")]
+EVENT_SOURCE_EGPS = [("eventUnit", "uint16_t*"), ("recordStep", "int*"),
+                     ("recordUnit", "uint16_t*")]
+STEP_TYPES = ("int", "uint16_t")
 
 
 def create_event_source_model(class_name="EventSourceArray",
-                              extra_global_params=()):
+                              extra_global_params=(), step_type="int"):
     """A neuron model for an event-driven spike source (see module docs).
+
+    ``step_type``: the type of ``eventStep``, "int" or "uint16_t" (4 bytes
+    per event with the uint16 unit, for segments of fewer than 65536 steps).
 
     Parameters: ``p_drop``, ``replay_end``, ``record_capacity``. Variables
     (per slot): ``startEvent``, ``endEvent``, ``step``, ``nRecord``,
     ``nReplay``, ``parity``, ``overflow``, ``back_spike``.
     """
+    if step_type not in STEP_TYPES:
+        from .errors import DefinitionError
+        raise DefinitionError(f"step_type must be one of {STEP_TYPES}, not "
+                              f"{step_type!r}", model=class_name)
     model = create_neuron_model(
         class_name, params=list(EVENT_SOURCE_PARAMS),
         vars=[(n, t, VarAccess.READ_ONLY_SHARED_NEURON)
               for n, t in EVENT_SOURCE_VARS],
-        extra_global_params=list(EVENT_SOURCE_EGPS) + list(extra_global_params))
+        extra_global_params=[("eventStep", step_type + "*")]
+        + list(EVENT_SOURCE_EGPS) + list(extra_global_params))
     model.extra["event_source"] = True
     return model
 

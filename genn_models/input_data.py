@@ -1,8 +1,9 @@
 """Input spike data in the layouts the input populations read (pure numpy).
 
 Event layout (the engine's event-driven input, genn_engine/event_source.py):
-per sample, its events sorted by (step, unit), as int32 emission step and
-uint16 unit (6 bytes per event), with per-sample offsets. The emission step
+per sample, its events sorted by (step, unit), as emission step (uint16 for
+trials of fewer than 65536 steps, else int32) and uint16 unit (4 or 6 bytes
+per event), with per-sample offsets. The emission step
 of a spike at t_s is GeNN's SpikeSourceArray rule as ``input_neuron`` applies
 it: the first step n of the trial with n dt >= t_s, i.e.
 n = ceil(t_s/dt - 1e-6 max(t_s/dt, 1)), computed in the network's precision;
@@ -39,8 +40,10 @@ def event_steps(times, units, offsets, n_units, dt, precision="float",
     (SpikeDataset's times/units/offsets): (steps int32, units uint16).
 
     Writes into ``out_step``/``out_unit`` when given (e.g. the engine's
-    buffers), else into new arrays. Events stay within their sample's
-    ``offsets`` range, so offsets carry over unchanged.
+    buffers), else into new arrays (int32 steps). Steps beyond the range of
+    the step type are stored as its maximum (after any trial's end). Events
+    stay within their sample's ``offsets`` range, so offsets carry over
+    unchanged.
     """
     offsets = np.asarray(offsets, np.int64)
     n_ev = int(offsets[-1]) if len(offsets) else 0
@@ -50,6 +53,7 @@ def event_steps(times, units, offsets, n_units, dt, precision="float",
         out_step = np.empty(n_ev, np.int32)
     if out_unit is None:
         out_unit = np.empty(n_ev, np.uint16)
+    step_max = min(INT32_MAX, np.iinfo(out_step.dtype).max)
     for lo, hi in _chunks(offsets, chunk):
         a, b = int(offsets[lo]), int(offsets[hi])
         if a == b:
@@ -64,7 +68,7 @@ def event_steps(times, units, offsets, n_units, dt, precision="float",
         ok = (r[1:] > r[:-1]) | ((r[1:] == r[:-1]) & (u[1:] > u[:-1]))
         if not np.all(ok | first[1:]):
             r, u = _defer_and_sort(r, u, counts, n_units)
-        np.minimum(r, INT32_MAX, out=r)
+        np.minimum(r, step_max, out=r)
         out_step[a:b] = r
         out_unit[a:b] = u
     return out_step, out_unit

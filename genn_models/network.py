@@ -153,7 +153,7 @@ class EventPropNetwork:
         self.pop_params, self.pop_size = {}, {}
         # inputs
         if self.event_input:
-            in_model, in_part = event_input(api)
+            in_model, in_part = event_input(api, self.n_steps)
             # a spike of step n gets its backward event in step N - 2 - n
             # (the one of step N - 1, at T, carries no gradient); the record
             # is sized when the data arrive (set_data, before load)
@@ -535,7 +535,8 @@ class EventPropNetwork:
         samples follow each other; ``labels`` default to the data sets'.
 
         The event-driven input gets them converted chunk by chunk straight
-        into its buffers (int32 step + uint16 unit per event, no copy of the
+        into its buffers (uint16 or int32 step + uint16 unit per event,
+        4 or 6 bytes; no copy of the
         whole data in between); the neuron-major input (real GeNN) gets
         them re-ordered per neuron. Room is reserved as in ``set_data``.
         """
@@ -613,7 +614,9 @@ class EventPropNetwork:
         loaded = getattr(self, "loaded", False)
         if not loaded:
             ev_cap = int(np.ceil(n_ev * reserve))
-            step = np.zeros(max(ev_cap, 1), np.int32)
+            step_dtype = np.uint16 if egps["eventStep"].type.startswith(
+                "uint16") else np.int32
+            step = np.zeros(max(ev_cap, 1), step_dtype)
             unit = np.zeros(max(ev_cap, 1), np.uint16)
             starts = np.zeros(n_cap + 1, np.uint32)
             # the record holds the largest sample of the data (times the

@@ -196,7 +196,7 @@ EVENT_INPUT_EGPS = [("sampleStart", "unsigned int*"), ("order", "int*"),
                     ("labels", "int*")]
 
 
-def event_input(api, name="EVP_event_input"):
+def event_input(api, n_steps, name="EVP_event_input"):
     """Event-driven input (the engine's event source, genn_engine/event_source.py).
 
     The same forward spikes and input-weight gradients as ``input_neuron``
@@ -209,9 +209,13 @@ def event_input(api, name="EVP_event_input"):
     spike. The trial reset points the cursors at the sample of each slot
     (``sampleStart`` indexes the events of every sample) and restarts the
     local step count, which makes the source replay the trial just ended.
+    Trials of fewer than 65536 steps store steps as uint16 (4 bytes per
+    event).
     """
+    step_type = "uint16_t" if n_steps < 2 ** 16 else "int"
     model = api.create_event_source_model(
-        name, extra_global_params=EVENT_INPUT_EGPS)
+        f"{name}_{step_type}", extra_global_params=EVENT_INPUT_EGPS,
+        step_type=step_type)
     part = Part(
         vars=[("startEvent", "unsigned int"), ("endEvent", "unsigned int"),
               ("step", "int")],

@@ -148,7 +148,10 @@ def test_event_record_is_sized_to_the_data():
     cap = max(sum(len(c) for c in s) for s in SAMPLES)
     assert net.inp.extra_global_params["recordStep"].view.size == 2 * B * cap
     assert net.inp.extra_global_params["eventUnit"].view.dtype == np.uint16
-    assert net.inp.extra_global_params["eventStep"].view.dtype == np.int32
+    assert net.inp.extra_global_params["eventStep"].view.dtype == np.uint16
+    # 4 bytes per event; steps as int32 only for trials of 2**16 steps or more
+    long = EventPropNetwork(_cfg(event_input=True, trial_ms=2 ** 16 * DT))
+    assert long.inp.extra_global_params["eventStep"].type == "int*"
 
 
 def test_event_layout_round_trip():
@@ -181,6 +184,15 @@ def test_event_layout_round_trip():
                 last = max(x, last + 1)
                 want.append(last)
             np.testing.assert_array_equal(st[un == c], want)
+    # the same steps as uint16 (trials of fewer than 2**16 steps); steps
+    # out of range are stored as the type's maximum (after any trial's end)
+    s16 = np.empty(len(step), np.uint16)
+    event_steps(ds.times, ds.units, ds.offsets, n_units, dt, "float",
+                out_step=s16, out_unit=np.empty(len(step), np.uint16))
+    np.testing.assert_array_equal(s16, step)
+    far, _ = event_steps(np.array([1e6], np.float32), np.array([0]), [0, 1],
+                         n_units, 1.0, out_step=np.empty(1, np.uint16))
+    assert far[0] == 65535
     # data binned to the grid pass through unchanged
     binned = SpikeDataset.from_lists(
         [np.arange(5, dtype=np.float32) * 2 * dt] * 3,
