@@ -8,6 +8,7 @@ real pygenn where it is installed.
 from .enums import (CustomUpdateVarAccess, SynapseMatrixType, VarAccess,
                     VarAccessMode, VarLocation)
 from .errors import CompilerError, DefinitionError
+from .event_source import create_event_source_model
 from .model import GeNNModel
 from .references import (create_egp_ref, create_psm_var_ref, create_var_ref,
                          create_wu_var_ref)
@@ -23,7 +24,7 @@ __all__ = [
     "create_wu_var_ref", "create_custom_update_model", "create_neuron_model",
     "create_postsynaptic_model", "create_weight_update_model",
     "init_postsynaptic", "init_sparse_connectivity", "init_var",
-    "init_weight_update", "get_backend",
+    "init_weight_update", "get_backend", "create_event_source_model",
 ]
 
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from .enums import VarAccess
 from .errors import DefinitionError
+from .event_source import create_event_source_model
 from .snippets import (Model, create_neuron_model, create_postsynaptic_model,
                        create_weight_update_model)
 
@@ -35,6 +36,8 @@ def _builtins():
             threshold_condition_code=(
                 "startSpike != endSpike && t >= spikeTimes[startSpike]"),
             reset_code="startSpike++;"),
+        # engine only: an event-driven SpikeSourceArray (event_source.py)
+        ("neuron", "EventSourceArray"): create_event_source_model(),
         ("neuron", "Poisson"): create_neuron_model(
             "Poisson",
             params=["rate"],

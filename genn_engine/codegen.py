@@ -8,6 +8,7 @@ import zlib
 from .code import Symbol, Where, top_level_locals, translate, written_names
 from .enums import reduction_op
 from .errors import DefinitionError
+from .event_source import is_event_source
 from .references import ref_reduction
 
 RNG_FUNCS = ("gennrand_uniform", "gennrand_normal", "gennrand_exponential")
@@ -196,6 +197,11 @@ class Generator:
                          f"((size_t)(timestep % g_rec_steps) * BATCH + b) "
                          f"* {W};")
             resets.append(f"for (unsigned w = 0; w < {W}u; w++) rec[w] = 0;")
+        if is_event_source(model):
+            # work per batch slot and event, not per neuron
+            self.target.slot_loop(fn, setup, resets,
+                                  self.event_source_body(fn, pop, rec is not None))
+            return fn
         body = []
         env = self.common_env(fn, pop, [("", model)])
         env["id"] = Symbol("i", kind="builtin", type="unsigned int")
@@ -281,6 +287,100 @@ class Generator:
         body += writeback
         self.target.neuron_loop(fn, N, setup, resets, body)
         return fn
+
+    def event_source_body(self, fn, pop, recording):
+        """One batch slot's step of an event-driven spike source
+        (genn_engine/event_source.py): emit the segment's due events, record
+        them, and replay the previous segment's record backwards as
+        spike-like events. Work is proportional to the events."""
+        model = pop.model
+        if pop.in_syn:
+            raise DefinitionError("an event source takes no synaptic input",
+                                  model=model.class_name, population=pop.name)
+        for sg in pop.out_syn:
+            hooks = [f for f in ("pre_spike_code", "pre_dynamics_code")
+                     if sg.wu.model.code.get(f)]
+            if hooks or sg.pre_vars:
+                raise DefinitionError(
+                    "presynaptic weight-update variables and code "
+                    f"({hooks or list(sg.pre_vars)}) are not supported on an "
+                    "event source", model=sg.wu.model.class_name,
+                    population=sg.name)
+        N = pop.num_neurons
+        R = self.target.restrict
+        spk_cnt, spk = fn.ptr(pop.spk_cnt), fn.ptr(pop.spk)
+        v = {n: fn.ptr(pop.vars[n].storage) for n in pop.vars}
+        egp = {n: fn.ptr(e.cname, _ctype(e.type.rstrip("*")))
+               for n, e in pop.extra_global_params.items()
+               if n in ("eventStep", "eventUnit", "recordStep", "recordUnit")}
+        p_drop = fn.param(pop, "p_drop", "scalar")
+        replay_end = fn.param(pop, "replay_end", "int")
+        cap = fn.param(pop, "record_capacity", "int")
+        gid = zlib.crc32(f"{pop.name}/events".encode()) & 0x7FFFFFFF
+        # spike-like events: the weight update's condition, with this
+        # population's per-slot variables and back_spike = 1
+        var_locals = {n: f"{v[n]}[b]" for n in pop.vars}
+        var_locals["back_spike"] = "((uint8_t)1)"
+        raise_events = []
+        for sg in pop.out_syn:
+            cond = sg.wu.model.code.get("pre_event_threshold_condition_code")
+            if not cond:
+                continue
+            cenv = self.common_env(fn, sg, [("", sg.wu.model)])
+            cenv["id_pre"] = Symbol("i", kind="builtin")
+            self.wu_pre_symbols(fn, sg, cenv, var_locals, neuron_side=True)
+            expr, _ = self.block(cond, cenv, Where(
+                sg.wu.model.class_name, sg.name,
+                "pre_event_threshold_condition_code"), expression=True)
+            ev_cnt, ev = fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)
+            raise_events.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
+                                f"{ev_cnt}[b]++] = i; }}")
+        rec_bit = ["rec[i / 32] |= 1u << (i % 32);"] if recording else []
+        return [
+            f"int l_step = {v['step']}[b];",
+            f"uint32_t cur = {v['startEvent']}[b];",
+            f"const uint32_t cend = {v['endEvent']}[b];",
+            f"int n_rec = {v['nRecord']}[b];",
+            f"int n_rep = {v['nReplay']}[b];",
+            f"int par = {v['parity']}[b];",
+            f"const size_t cap = (size_t)({cap} > 0 ? {cap} : 0);",
+            "// a segment starts: the record of the last one is replayed",
+            "if (l_step == 0) { n_rep = n_rec; n_rec = 0; par = 1 - par; }",
+            f"int* {R} rs = {egp['recordStep']} + ((size_t)b * 2 + par) * cap;",
+            f"uint16_t* {R} ru = {egp['recordUnit']} + ((size_t)b * 2 + par) * cap;",
+            f"uint32_t* {R} out = {spk} + (size_t)b * {N};",
+            "uint32_t n_spk = 0;",
+            f"while (cur < cend && {egp['eventStep']}[cur] <= l_step) {{",
+            f"    const uint32_t i = {egp['eventUnit']}[cur];",
+            "    const uint32_t e = cur++;",
+            f"    if ({p_drop} > 0) {{",
+            f"        PhiloxStream rng(g_seed, {gid}u, e, b, timestep);",
+            f"        if (rng.uniform<scalar>() < {p_drop}) continue;",
+            "    }",
+            "    out[n_spk++] = i;",
+            *["    " + x for x in rec_bit],
+            "    if ((size_t)n_rec < cap) { rs[n_rec] = l_step; "
+            "ru[n_rec] = (uint16_t)i; n_rec++; }",
+            f"    else {{ {v['overflow']}[b]++; }}",
+            "}",
+            f"{spk_cnt}[b] = n_spk;",
+            "// replay backwards: recorded at step n -> events in step replay_end - n",
+            f"const int* {R} ps = {egp['recordStep']} + ((size_t)b * 2 + 1 - par) * cap;",
+            f"const uint16_t* {R} pu = {egp['recordUnit']} + ((size_t)b * 2 + 1 - par) * cap;",
+            f"const int due = {replay_end} - l_step;",
+            "while (n_rep > 0 && ps[n_rep - 1] >= due) {",
+            "    n_rep--;",
+            "    if (ps[n_rep] == due) {",
+            "        const uint32_t i = pu[n_rep];",
+            *["        " + x for x in raise_events],
+            "    }",
+            "}",
+            f"{v['step']}[b] = l_step + 1;",
+            f"{v['startEvent']}[b] = cur;",
+            f"{v['nRecord']}[b] = n_rec;",
+            f"{v['nReplay']}[b] = n_rep;",
+            f"{v['parity']}[b] = par;",
+        ]
 
     def neuron_vars_written(self, pop):
         """Variables of ``pop`` that any code running in its update may assign."""

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import custom_updates as cu
-from .neurons import LOSS_TYPES, SPIKING_LOSSES, hidden_neuron, input_neuron, \
-    output_neuron
+from .input_data import event_steps, events_from_neuron_major, neuron_major
+from .neurons import LOSS_TYPES, SPIKING_LOSSES, event_input, hidden_neuron, \
+    input_neuron, output_neuron
 from .synapses import evp_synapse
 
 
@@ -102,6 +103,8 @@ class NetworkConfig:
     overflow: str = "warn"         # "warn" or "error"
     record_spikes: tuple = ()      # population names: "input", "hidden0", ..., "output"
     spk_rec_steps: int = None      # spike recording buffer (steps); None: one trial
+    event_input: bool = None       # event-driven input source (the engine's);
+                                   # None: where the backend has one (not real GeNN)
 
 
 class EventPropNetwork:
@@ -118,6 +121,14 @@ class EventPropNetwork:
         if cfg.overflow not in ("warn", "error"):
             raise ValueError("overflow must be 'warn' or 'error'")
         self.n_steps = int(round(cfg.trial_ms / cfg.dt))
+        has_events = cfg.backend not in GENN_BACKENDS and \
+            hasattr(self.api, "create_event_source_model")
+        if cfg.event_input and not has_events:
+            raise ValueError(f"backend {cfg.backend!r} has no event-driven "
+                             "input source: set event_input=False")
+        # real GeNN has no such population: it runs input_neuron
+        self.event_input = has_events if cfg.event_input is None \
+            else bool(cfg.event_input)
         self.trained = {}      # name -> (variable owner, var name, gradient owner, grad var)
         self._build_model()
         self._adam_t = 0
@@ -146,13 +157,27 @@ class EventPropNetwork:
         # hands params back as NumericValue and names the size num_neurons
         self.pop_params, self.pop_size = {}, {}
         # inputs
-        in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
-        p = dict(common, N_max_spike=c.n_max_spike_in)
-        if c.pdrop_in > 0:
-            p["p_drop"] = c.pdrop_in
-        self.inp = self._add_pop(
-            "input", c.n_in, in_model, p,
-            dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
+        if self.event_input:
+            in_model, in_part = event_input(api, self.n_steps)
+            # a spike of step n gets its backward event in step N - 2 - n
+            # (the one of step N - 1, at T, carries no gradient); the record
+            # is sized when the data arrive (set_data, before load)
+            self.inp = self._add_pop(
+                "input", c.n_in, in_model,
+                {"p_drop": c.pdrop_in, "replay_end": self.n_steps - 2,
+                 "record_capacity": 0},
+                {v: 0 for v in ("startEvent", "endEvent", "step", "nRecord",
+                                "nReplay", "parity", "overflow",
+                                "back_spike")})
+            self.inp.set_param_dynamic("record_capacity")
+        else:
+            in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
+            p = dict(common, N_max_spike=c.n_max_spike_in)
+            if c.pdrop_in > 0:
+                p["p_drop"] = c.pdrop_in
+            self.inp = self._add_pop(
+                "input", c.n_in, in_model, p,
+                dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
         self.resets.append((self.inp, in_model, in_part))
         # hidden layers
         self.hidden = []
@@ -455,7 +480,7 @@ class EventPropNetwork:
         the data of every later upload.
         """
         # ring buffers: N_max_spike entries per neuron and batch slot
-        for pop in [self.inp] + self.hidden:
+        for pop in ([] if self.event_input else [self.inp]) + self.hidden:
             n = self.cfg.batch_size * self.pop_size[pop.name] * \
                 int(self.pop_params[pop.name]["N_max_spike"])
             for name in ("tk", "Ik_buf", "Bk_buf", "dtkm_buf", "dtks_buf"):
@@ -466,6 +491,16 @@ class EventPropNetwork:
             # room for set_input_weighting() after load()
             self._write_egp(self.out, "g_in", np.zeros(
                 getattr(self, "sample_capacity", 0) * self.n_steps))
+        if self.event_input:
+            # two lists per slot (the trial running forward, the one replayed)
+            # of as many spikes as the largest reserved sample has
+            cap = int(getattr(self, "record_capacity", 0))
+            self.inp.set_dynamic_param_value("record_capacity", cap)
+            n = 2 * self.cfg.batch_size * max(cap, 1)
+            self.inp.extra_global_params["recordStep"].set_init_values(
+                np.zeros(n, np.int32))
+            self.inp.extra_global_params["recordUnit"].set_init_values(
+                np.zeros(n, np.uint16))
         rec_steps = max(self.cfg.spk_rec_steps or self.n_steps, self.n_steps)
         self.model.load(num_recording_timesteps=rec_steps
                         if self.cfg.record_spikes else None)
@@ -501,17 +536,65 @@ class EventPropNetwork:
 
         Called before load(), it reserves ``reserve`` times the room these
         data take (for larger uploads later, e.g. augmented epochs); after
-        load() the data must fit that room.
+        load() the data must fit that room. ``set_events`` takes the data
+        per sample in time order (a SpikeDataset's layout) instead.
         """
         start = np.asarray(start)
         if start.ndim != 2 or start.shape[1] != self.cfg.n_in:
             raise ValueError(f"start must have shape (n_samples, {self.cfg.n_in})")
+        labels = self._check_labels(labels, reserve)
+        if self.event_input:
+            t, u, off = events_from_neuron_major(start, end, times)
+            self._set_event_data([(t, u, off)], labels, reserve)
+            return
+        self._set_neuron_major(start, end, times, labels, reserve)
+
+    def set_events(self, parts, labels=None, reserve=1.0):
+        """Every sample's input spikes, per sample in time order: ``parts``
+        is a SpikeDataset, a (times, units, offsets) tuple (events of sample
+        s are ``offsets[s]:offsets[s + 1]``) or a list of these, whose
+        samples follow each other; ``labels`` default to the data sets'.
+
+        The event-driven input gets them converted chunk by chunk straight
+        into its buffers (uint16 or int32 step + uint16 unit per event,
+        4 or 6 bytes; no copy of the
+        whole data in between); the neuron-major input (real GeNN) gets
+        them re-ordered per neuron. Room is reserved as in ``set_data``.
+        """
+        if not isinstance(parts, list):     # one data set or one tuple
+            parts = [parts]
+        if labels is None:
+            labels = np.concatenate([np.asarray(p.labels) for p in parts])
+        parts = [(p.times, p.units, p.offsets) if hasattr(p, "offsets")
+                 else tuple(p) for p in parts]
+        labels = self._check_labels(labels, reserve)
+        if sum(len(p[2]) - 1 for p in parts) != len(labels):
+            raise ValueError("one label per sample is needed")
+        if self.event_input:
+            self._set_event_data(parts, labels, reserve)
+            return
+        # real GeNN: neuron-major, one part after the other
+        starts, ends, times = [], [], []
+        base = 0
+        for t, u, off in parts:
+            s, e, tt = neuron_major(t, u, off, self.cfg.n_in)
+            starts.append(s.astype(np.int64) + base)
+            ends.append(e.astype(np.int64) + base)
+            times.append(tt)
+            base += len(tt)
+        self._set_neuron_major(np.concatenate(starts), np.concatenate(ends),
+                               np.concatenate(times), labels, reserve)
+
+    def _check_labels(self, labels, reserve):
         labels = np.asarray(labels, np.int32)
         if labels.size and (labels.min() < 0 or labels.max() >= self.cfg.n_out):
             raise ValueError(f"labels must lie in [0, {self.cfg.n_out})")
         if reserve < 1:
             raise ValueError("reserve must be at least 1")
-        n, B = len(labels), self.cfg.batch_size
+        return labels
+
+    def _set_neuron_major(self, start, end, times, labels, reserve):
+        n = len(labels)
         n_cap = int(np.ceil(n * reserve))
         inp = self.inp
         self._write_egp(inp, "spikeTimes", times,   # converted to scalar
@@ -520,6 +603,11 @@ class EventPropNetwork:
                         n_cap * self.cfg.n_in)
         self._write_egp(inp, "allEnd", np.asarray(end, np.int32),
                         n_cap * self.cfg.n_in)
+        self._set_samples(labels, n_cap)
+
+    def _set_samples(self, labels, n_cap):
+        """Labels, and (before load) the room for the trial order."""
+        inp, B, n = self.inp, self.cfg.batch_size, len(labels)
         self._write_egp(inp, "labels", labels, n_cap)
         if not getattr(self, "loaded", False):
             # room for the order of a pass over every sample (plus a partial
@@ -528,6 +616,60 @@ class EventPropNetwork:
             trials = max(2 * (-(-n_cap // B) + 2), 16)
             self._write_egp(inp, "order", np.full(trials * B, -1, np.int32))
         self.n_samples = n
+
+    def _set_event_data(self, parts, labels, reserve):
+        """Events of every part, converted chunk by chunk into the event
+        source's buffers (int32 step, uint16 unit; sampleStart per sample)."""
+        c = self.cfg
+        counts = np.concatenate([np.diff(np.asarray(off, np.int64))
+                                 for _, _, off in parts])
+        n = len(counts)
+        n_cap = int(np.ceil(max(n, len(labels)) * reserve))
+        n_ev = int(counts.sum())
+        if n_ev >= 2 ** 32:
+            raise ValueError(f"{n_ev} input events: at most 2**32 - 1 fit")
+        for t, u, off in parts:
+            if len(t) and (np.min(u) < 0 or np.max(u) >= c.n_in):
+                raise ValueError(f"input units must lie in [0, {c.n_in})")
+        egps = self.inp.extra_global_params
+        loaded = getattr(self, "loaded", False)
+        if not loaded:
+            ev_cap = int(np.ceil(n_ev * reserve))
+            step_dtype = np.uint16 if egps["eventStep"].type.startswith(
+                "uint16") else np.int32
+            step = np.zeros(max(ev_cap, 1), step_dtype)
+            unit = np.zeros(max(ev_cap, 1), np.uint16)
+            starts = np.zeros(n_cap + 1, np.uint32)
+            # the record holds the largest sample of the data (times the
+            # reserve, for larger later uploads); one more spike is counted
+            # as overflow
+            self.record_capacity = int(np.ceil(
+                (counts.max() if n else 0) * reserve))
+        else:
+            step, unit, starts = (egps[k].view for k in
+                                  ("eventStep", "eventUnit", "sampleStart"))
+            if step is None or n_ev > step.size or n + 1 > starts.size:
+                raise DataCapacityError(
+                    f"{n_ev} input events of {n} samples need more room than "
+                    "was reserved when the model was loaded: pass a larger "
+                    "reserve to set_data()/set_events() before load()")
+        base = 0
+        for t, u, off in parts:
+            m = int(off[-1]) if len(off) else 0
+            event_steps(t, u, off, c.n_in, c.dt, c.precision,
+                        out_step=step[base:base + m],
+                        out_unit=unit[base:base + m])
+            base += m
+        starts[0] = 0
+        starts[1:n + 1] = np.cumsum(counts)
+        if not loaded:
+            egps["eventStep"].set_init_values(step)
+            egps["eventUnit"].set_init_values(unit)
+            egps["sampleStart"].set_init_values(starts)
+        else:
+            for k in ("eventStep", "eventUnit", "sampleStart"):
+                egps[k].push_to_device()
+        self._set_samples(labels, n_cap)
 
     def set_input_weighting(self, g):
         """Per-sample time weighting of the "sum_weigh_input" loss.

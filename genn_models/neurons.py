@@ -192,6 +192,45 @@ endSpike = sample >= 0 ? allEnd[sample * num_neurons + id] : 0;
     return compose_neuron(api, name, *parts)
 
 
+EVENT_INPUT_EGPS = [("sampleStart", "unsigned int*"), ("order", "int*"),
+                    ("labels", "int*")]
+
+
+def event_input(api, n_steps, name="EVP_event_input"):
+    """Event-driven input (the engine's event source, genn_engine/event_source.py).
+
+    The same forward spikes and input-weight gradients as ``input_neuron``
+    at a cost proportional to the spikes: the sample's events (int32 step,
+    uint16 unit; genn_models/input_data.py) are read with one cursor per
+    batch slot; the kept spikes of a trial are recorded and replayed
+    backwards during the next trial, a spike emitted in step n raising the
+    input synapses' backward event in step N - 2 - n (where ``input_neuron``
+    flags ``back_spike``). Input dropout (parameter ``p_drop``) is drawn per
+    spike. The trial reset points the cursors at the sample of each slot
+    (``sampleStart`` indexes the events of every sample) and restarts the
+    local step count, which makes the source replay the trial just ended.
+    Trials of fewer than 65536 steps store steps as uint16 (4 bytes per
+    event).
+    """
+    step_type = "uint16_t" if n_steps < 2 ** 16 else "int"
+    model = api.create_event_source_model(
+        f"{name}_{step_type}", extra_global_params=EVENT_INPUT_EGPS,
+        step_type=step_type)
+    part = Part(
+        vars=[("startEvent", "unsigned int"), ("endEvent", "unsigned int"),
+              ("step", "int")],
+        trial_reset_params=["trial", "N_batch"],
+        trial_reset_egps=[("sampleStart", "unsigned int*"), ("order", "int*")],
+        # per-slot variables: the same values for every element of the reset
+        trial_reset_code="""
+const int sample = order[(int) trial * (int) N_batch + batch];
+startEvent = sample >= 0 ? sampleStart[sample] : 0;
+endEvent = sample >= 0 ? sampleStart[sample + 1] : 0;
+""",
+        trial_reset={"step": "0"})
+    return model, part
+
+
 # ---------------------------------------------------------------------------
 # Hidden neurons
 # ---------------------------------------------------------------------------

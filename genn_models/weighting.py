@@ -39,6 +39,23 @@ def input_activity_weighting(start, end, times, n_steps, dt, tau_acc=20.0):
     t = times[first + within]
     sample = np.repeat(np.repeat(np.arange(n_samples), start.shape[1]),
                        lengths)
+    return _weighting(t, sample, n_samples, n_steps, dt, tau_acc)
+
+
+def input_activity_weighting_events(times, offsets, n_steps, dt,
+                                    tau_acc=20.0):
+    """``input_activity_weighting`` for data per sample in time order
+    (a SpikeDataset's times and offsets)."""
+    if tau_acc <= 0 or dt <= 0 or n_steps < 1:
+        raise ValueError("tau_acc, dt and n_steps must be positive")
+    offsets = np.asarray(offsets, np.int64)
+    n_samples = len(offsets) - 1
+    sample = np.repeat(np.arange(n_samples), np.diff(offsets))
+    return _weighting(np.asarray(times, np.float64), sample, n_samples,
+                      n_steps, dt, tau_acc)
+
+
+def _weighting(t, sample, n_samples, n_steps, dt, tau_acc):
     # step n collects the spikes in (t_n, t_{n+1}] (t_j = 0 goes to step 0),
     # each decayed to t_{n+1}; then a[n] = a[n-1] e^{-dt/tau} + that
     n = np.maximum(np.ceil(t / dt - 1e-9).astype(np.int64) - 1, 0)

@@ -67,7 +67,8 @@ EXPERIMENT = _g(
      {"kind": "int", "check": checks.seed}),
     ("TRIAL_MS", 20.0, "Duration of trials in milliseconds", {"check": checks.positive}),
     ("N_MAX_SPIKE", 400, "Size of the buffer for saved spikes in number of spikes; note the "
-     "buffer contains saved spikes across two trials", {"check": checks.positive}),
+     "buffer contains saved spikes across two trials (the engine's event-driven input "
+     "sizes its own record to the data)", {"check": checks.positive}),
     ("N_BATCH", 32, "Size of mini-batches run in parallel", {"check": checks.positive}),
     ("N_TRAIN", 55000, "Number of training examples", {"check": checks.positive}),
     ("N_EPOCHS", 10, "Number of epochs to train", {"check": checks.non_negative}),

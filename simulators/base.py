@@ -69,25 +69,8 @@ def _rng(seed, *keys):
 def neuron_major(ds, chunk=512):
     """``ds.to_neuron_major()`` computed ``chunk`` samples at a time, so the
     int64 sort keys exist for one chunk only (SHD: ~80M events)."""
-    n, nu = len(ds), ds.n_units
-    dtype = np.int32 if ds.n_events < 2 ** 31 else np.int64
-    start = np.empty((n, nu), dtype)
-    end = np.empty((n, nu), dtype)
-    times = np.empty(ds.n_events, np.float32)
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        a, b = ds.offsets[lo], ds.offsets[hi]
-        counts = np.diff(ds.offsets[lo:hi + 1])
-        key = np.repeat(np.arange(hi - lo, dtype=np.int64) * nu, counts) \
-            + ds.units[a:b]
-        # events are time-sorted within a sample: a stable sort keeps each
-        # unit's times ascending
-        times[a:b] = ds.times[a:b][np.argsort(key, kind="stable")]
-        c = np.bincount(key, minlength=(hi - lo) * nu)
-        e = np.cumsum(c, dtype=np.int64) + a
-        end[lo:hi] = e.reshape(hi - lo, nu)
-        start[lo:hi] = (e - c).reshape(hi - lo, nu)
-    return start, end, times
+    from genn_models.input_data import neuron_major as nm
+    return nm(ds.times, ds.units, ds.offsets, ds.n_units, chunk)
 
 
 def run_trial_stepwise(net, trial, pairs):
@@ -279,61 +262,45 @@ class Simulator:
     def _upload(self, datasets, reserve=1.0):
         """All splits into the device's sample store; remember where each starts.
 
-        Neuron-major layouts of the other splits are kept, so re-uploading
-        a changed training split does not redo the unchanged ones (the
-        training split's is not kept: it only needs re-doing when it changed).
+        The network converts the splits' events chunk by chunk straight into
+        its input's own layout (``set_events``: int32 step + uint16 unit per
+        event for the engine's event-driven input; neuron-major for real
+        GeNN), without neuron-major tables or a concatenated copy. Input
+        weightings (sum_weigh_input) of unchanged splits are kept.
         """
         names = [k for k, v in datasets.items() if v is not None]
-        cache = self.__dict__.setdefault("_layout_cache", {})
+        if not names:
+            raise ValueError("no data to upload")
         self.base = {}
         n = 0
-        parts = []
         for k in names:
-            ds = datasets[k]
             self.base[k] = n
-            n += len(ds)
-            hit = cache.get(k)
-            if hit is None or hit[0] is not ds:
-                hit = (ds,) + self._layout(ds)
-                if k != "train":
-                    cache[k] = hit
-            parts.append(hit[1:])
-        for k in list(cache):     # drop splits no longer on the device
-            if k not in names or cache[k][0] is not datasets[k]:
-                del cache[k]
-        if not parts:
-            raise ValueError("no data to upload")
-        starts, ends, times, g = [], [], [], []
-        offset = 0
-        for start, end, t, gk in parts:
-            starts.append(start.astype(np.int64) + offset)
-            ends.append(end.astype(np.int64) + offset)
-            times.append(t)
-            g.append(gk)
-            offset += len(t)
-        labels = np.concatenate([datasets[k].labels for k in names])
-        self.net.set_data(np.concatenate(starts), np.concatenate(ends),
-                          np.concatenate(times), labels, reserve=reserve)
+            n += len(datasets[k])
+        self.net.set_events([datasets[k] for k in names], reserve=reserve)
         if self.cfg.loss == "sum_weigh_input":
+            cache = self.__dict__.setdefault("_weighting_cache", {})
+            for k in list(cache):     # drop splits no longer on the device
+                if k not in names or cache[k][0] is not datasets[k]:
+                    del cache[k]
+            g = []
+            for k in names:
+                hit = cache.get(k)
+                if hit is None:
+                    hit = (datasets[k], self._weighting(datasets[k]))
+                    if k != "train":
+                        cache[k] = hit
+                g.append(hit[1])
             self.net.set_input_weighting(np.concatenate(g))
         self.on_device = {k: datasets[k] for k in names}
 
-    def _layout(self, ds):
-        """(start, end, times, input weighting or None) of one split."""
-        start, end, times = neuron_major(ds)
-        g = None
-        if self.cfg.loss == "sum_weigh_input":
-            try:
-                from genn_models.weighting import input_activity_weighting
-            except ImportError as err:   # pragma: no cover - older engine
-                raise NotImplementedError(
-                    "loss 'sum_weigh_input' needs genn_models.weighting."
-                    "input_activity_weighting") from err
-            tau = self.p["TAU_ACCUMULATOR"] if "TAU_ACCUMULATOR" in self.p \
-                else 20.0
-            g = input_activity_weighting(start, end, times, self.net.n_steps,
-                                         self.cfg.dt, tau)
-        return start, end, times, g
+    def _weighting(self, ds):
+        """The input weighting g (n_samples, n_steps) of one split."""
+        from genn_models.weighting import input_activity_weighting_events
+        tau = self.p["TAU_ACCUMULATOR"] if "TAU_ACCUMULATOR" in self.p \
+            else 20.0
+        return input_activity_weighting_events(ds.times, ds.offsets,
+                                               self.net.n_steps, self.cfg.dt,
+                                               tau)
 
     # -- one pass over a split -----------------------------------------------
     def _pass(self, split, p, learn, epoch, rng=None, record=None):

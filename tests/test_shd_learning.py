@@ -69,9 +69,11 @@ def test_avg_xentropy_learns_timing_in_1s_trials_through_its_readout(data, tmp_p
     """avg_xentropy scores every time step, and in 1 s trials most steps carry
     no class evidence: its exact gradient lowers the hidden activity (output
     fluctuations raise the per-step cross-entropy) until the layer falls
-    silent. Its readout gradient must still learn the task."""
+    silent. Its readout gradient must still learn the task. Without input
+    dropout: the outcome at this threshold depended on the dropout stream
+    (test accuracy 0.30-0.52 over model seeds, with either input source)."""
     _, hist, test = train_and_test(params(data, tmp_path, LOSS_TYPE="avg_xentropy",
-                                          TRAIN_W=False, N_EPOCHS=10,
+                                          TRAIN_W=False, N_EPOCHS=10, PDROP_INPUT=0.0,
                                           HIDDEN_OUTPUT_MEAN=0.0,
                                           HIDDEN_OUTPUT_STD=0.01, ETA=5e-3))
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]

@@ -209,6 +209,11 @@ class CpuTarget:
                  f"        const size_t {var} = (size_t)_{var};"]
                 + ["        " + line for line in body] + ["    }", "}"])
 
+    def slot_loop(self, fn, setup, resets, body):
+        """Code run once per batch slot and step (an event source's update):
+        the CPU's step functions already run per slot."""
+        fn.body += setup + resets + ["{"] + ["    " + ln for ln in body] + ["}"]
+
     @staticmethod
     def serial_for(var, count, body, start="0"):
         return ([f"for (size_t {var} = {start}; {var} < (size_t)({count}); "

@@ -369,6 +369,13 @@ class CudaTarget:
         lines = self._grid(fn, "i", n, body)
         fn.body += lines[:2] + setup + lines[2:]
 
+    def slot_loop(self, fn, setup, resets, body):
+        """An event source's step: one thread per batch slot walks its
+        events (its lists are its own: no atomics needed)."""
+        self._resets.append((fn, setup + resets))
+        lines = self._one_thread_per_slot(fn, body)
+        fn.body += lines[:1] + setup + lines[1:]
+
     def presynaptic_loop(self, fn, c, cnt, lst, body):
         spike = f"const size_t i = {lst}[(size_t)b * {c.n_pre} + s];"
         if c.dense:
