@@ -189,7 +189,12 @@ class SHDModel(Simulator):
 
     @staticmethod
     def _file(p, split):
-        return find_hdf5(p["DATA_DIR"], p["DATASET"], split)
+        """The file a split came from, for messages (data a subclass supplies
+        by another route have none: the split is named instead)."""
+        try:
+            return find_hdf5(p["DATA_DIR"], p["DATASET"], split)
+        except FileNotFoundError:
+            return f"the {split} data"
 
     def _check_labels(self, p, full, others):
         """Every label of the test (and valid) file is a class of the training

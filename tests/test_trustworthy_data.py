@@ -72,6 +72,23 @@ def test_classes_without_a_training_sample_are_reported(tmp_path):
     assert m.n_classes == 41
 
 
+def test_data_a_subclass_supplies_are_checked_without_files(tmp_path):
+    """Data from an overridden _load (benchmarks, synthetic sets) have no
+    file: the label check names the split instead of failing to find one."""
+    from simulators.datasets import load_shd as _load_shd
+    d = shd_dir(tmp_path / "d")
+    p = shd_params(d)
+    train = _load_shd(str(d), "SHD", "train", dt_ms=1.0, trial_ms=50.0)
+    train.labels[:] = np.where(train.labels == 1, 3, train.labels)   # class 1 empty
+
+    class FromMemory(SHDModel):
+        def _load(self, q, split):
+            return train if split == "train" else train.subset(np.arange(4))
+    p["DATA_DIR"] = str(tmp_path / "nowhere")
+    with pytest.warns(UserWarning, match=r"the train data: labels run up to 3"):
+        FromMemory(p, n_channels=N_CH)
+
+
 @pytest.mark.parametrize("fault,rule", [
     ("negative", "negative spike time"),
     ("nan", "spike time that is not a finite number"),
