@@ -240,17 +240,7 @@ class Generator:
             env = dict(env, **{n: Symbol(n, writable=True, kind="local of sim_code")
                                for n in top_level_locals(sim)})
         # Spike-like events of outgoing synapse groups.
-        for sg in pop.out_syn:
-            cond = sg.wu.model.code.get("pre_event_threshold_condition_code")
-            if not cond:
-                continue
-            cenv = self.common_env(fn, sg, [("", sg.wu.model)])
-            cenv["id_pre"] = Symbol("i", kind="builtin")
-            self.wu_pre_symbols(fn, sg, cenv, var_locals, neuron_side=True)
-            expr, _ = self.block(cond, cenv, Where(
-                sg.wu.model.class_name, sg.name,
-                "pre_event_threshold_condition_code"), expression=True)
-            ev_cnt, ev = fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)
+        for expr, ev_cnt, ev in self.event_conditions(fn, pop, var_locals):
             scope.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
                          f"{self.target.append_slot(f'{ev_cnt}[b]')}] = "
                          "(uint32_t)i; }")
@@ -288,6 +278,24 @@ class Generator:
         self.target.neuron_loop(fn, N, setup, resets, body)
         return fn
 
+    def event_conditions(self, fn, pop, var_locals):
+        """(condition, event count, event list) of each outgoing synapse
+        group with spike-like events, its presynaptic names bound to
+        ``var_locals``."""
+        out = []
+        for sg in pop.out_syn:
+            cond = sg.wu.model.code.get("pre_event_threshold_condition_code")
+            if not cond:
+                continue
+            cenv = self.common_env(fn, sg, [("", sg.wu.model)])
+            cenv["id_pre"] = Symbol("i", kind="builtin")
+            self.wu_pre_symbols(fn, sg, cenv, var_locals, neuron_side=True)
+            expr, _ = self.block(cond, cenv, Where(
+                sg.wu.model.class_name, sg.name,
+                "pre_event_threshold_condition_code"), expression=True)
+            out.append((expr, fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)))
+        return out
+
     def event_source_body(self, fn, pop, recording):
         """One batch slot's step of an event-driven spike source
         (genn_engine/event_source.py): emit the segment's due events, record
@@ -321,20 +329,11 @@ class Generator:
         # population's per-slot variables and back_spike = 1
         var_locals = {n: f"{v[n]}[b]" for n in pop.vars}
         var_locals["back_spike"] = "((uint8_t)1)"
-        raise_events = []
-        for sg in pop.out_syn:
-            cond = sg.wu.model.code.get("pre_event_threshold_condition_code")
-            if not cond:
-                continue
-            cenv = self.common_env(fn, sg, [("", sg.wu.model)])
-            cenv["id_pre"] = Symbol("i", kind="builtin")
-            self.wu_pre_symbols(fn, sg, cenv, var_locals, neuron_side=True)
-            expr, _ = self.block(cond, cenv, Where(
-                sg.wu.model.class_name, sg.name,
-                "pre_event_threshold_condition_code"), expression=True)
-            ev_cnt, ev = fn.ptr(sg.ev_cnt), fn.ptr(sg.ev)
-            raise_events.append(f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
-                                f"{ev_cnt}[b]++] = i; }}")
+        # the slot's own lists: a plain increment, no atomics
+        raise_events = [f"if ({expr}) {{ {ev}[(size_t)b * {N} + "
+                        f"{ev_cnt}[b]++] = i; }}"
+                        for expr, ev_cnt, ev in
+                        self.event_conditions(fn, pop, var_locals)]
         rec_bit = ["rec[i / 32] |= 1u << (i % 32);"] if recording else []
         return [
             f"int l_step = {v['step']}[b];",

@@ -5,6 +5,8 @@ weighs step n): outputs count more while the sample's input is active.
 """
 import numpy as np
 
+from .input_data import events_from_neuron_major
+
 
 def input_activity_weighting(start, end, times, n_steps, dt, tau_acc=20.0):
     """g (n_samples, n_steps) from each sample's input spikes.
@@ -20,26 +22,9 @@ def input_activity_weighting(start, end, times, n_steps, dt, tau_acc=20.0):
     the trial (a = 0) gets g = 1 throughout. Spikes after t_N = n_steps dt
     are ignored.
     """
-    start = np.asarray(start, np.int64)
-    end = np.asarray(end, np.int64)
-    times = np.asarray(times, np.float64)
-    if start.ndim != 2 or start.shape != end.shape:
-        raise ValueError("start and end must have the same shape "
-                         "(n_samples, n_in)")
-    if tau_acc <= 0 or dt <= 0 or n_steps < 1:
-        raise ValueError("tau_acc, dt and n_steps must be positive")
-    n_samples = start.shape[0]
-    # every spike's sample and time
-    lengths = (end - start).ravel()
-    if np.any(lengths < 0):
-        raise ValueError("end must not be smaller than start")
-    first = np.repeat(start.ravel(), lengths)
-    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths,
-                                                  lengths)
-    t = times[first + within]
-    sample = np.repeat(np.repeat(np.arange(n_samples), start.shape[1]),
-                       lengths)
-    return _weighting(t, sample, n_samples, n_steps, dt, tau_acc)
+    # the flattening (and its shape checks) is the input layout's own
+    t, _, offsets = events_from_neuron_major(start, end, times)
+    return input_activity_weighting_events(t, offsets, n_steps, dt, tau_acc)
 
 
 def input_activity_weighting_events(times, offsets, n_steps, dt,
