@@ -42,6 +42,10 @@ MATH_FUNCTIONS = {
     "min", "max", "copysign", "erf", "erfc", "tgamma", "lgamma",
     "fma", "fdim", "ldexp", "printf",
 }
+# GeNN 5 calls the single-precision function for float arguments (expf ...):
+# C++ does so when std's overloads are visible, not with math.h's double ones
+MATH_USING = " ".join(f"using std::{f};" for f in sorted(MATH_FUNCTIONS)
+                      if f != "printf")
 # GeNN 5's code dialect names no constants (INFINITY, M_PI, SCALAR_MAX ...
 # are all undefined identifiers there): write literals instead
 CONSTANTS = set()

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <algorithm>
 #include <limits>
-using std::min; using std::max;
 
 #define __global__
 #define __device__
