@@ -120,7 +120,7 @@ def run_snntorch(cfg):
         for j, s in enumerate(idx):
             t, u = ds.sample(s) if hasattr(ds, "sample") else _events(ds, s)
             k = np.minimum((np.asarray(t) / DT).astype(np.int64), n_steps - 1)
-            x[k, j, np.asarray(u)] = 1.0
+            x[k, j, np.asarray(u, np.int64)] = 1.0
         z = net(x)
         loss = torch.nn.functional.cross_entropy(z, labels[idx])
         opt.zero_grad()

@@ -124,11 +124,27 @@ def run_one(cfg):
             "s_per_shd_epoch": round(per_epoch / n * SHD_TRAIN, 1),
             "train_acc": round(hist[-1]["train_acc"], 4),
             "hid_rate": round(hist[-1]["train_hid0_rate"], 2),
+            "data_bytes_per_event": round(_bytes_per_event(data["train"]), 2),
+            "engine_input_bytes_per_event": _engine_bytes_per_event(m),
             "peak_rss_data_mb": round(rss_data, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                  / 1024.0, 1),
             "machine": f"{platform.machine()} {os.cpu_count()} cores",
             **_gpu_record(p)}
+
+
+def _bytes_per_event(ds):
+    return (ds.times.nbytes + ds.units.nbytes) / max(ds.n_events, 1)
+
+
+def _engine_bytes_per_event(m):
+    """Bytes per event of the engine's own input buffers (None on backends
+    without the event-driven input)."""
+    inp = getattr(m.net, "inp", None)
+    egps = getattr(inp, "extra_global_params", {})
+    if "eventStep" not in egps:
+        return None
+    return sum(np.dtype(egps[k].view.dtype).itemsize for k in ("eventStep", "eventUnit"))
 
 
 def _gpu_record(p):

@@ -21,7 +21,7 @@ def make(seed=0, n=30, n_units=7, duration=50.0):
 def test_from_lists_sorted_and_sample():
     ds, times, units = make()
     ds.validate()
-    assert len(ds) == 30 and ds.times.dtype == np.float32 and ds.units.dtype == np.int32
+    assert len(ds) == 30 and ds.times.dtype == np.float32 and ds.units.dtype == np.uint16
     assert ds.offsets.dtype == np.int64 and ds.labels.dtype == np.int32
     for s in range(len(ds)):
         t, u = ds.sample(s)

@@ -67,12 +67,28 @@ def offsets_from_counts(counts: np.ndarray) -> np.ndarray:
     return offsets
 
 
+def compact_units(units, n_units) -> np.ndarray:
+    """Unit ids as uint16 where every id fits (n_units <= 65536 and all in
+    [0, n_units)), else as int32; a uint16 array is kept without a copy."""
+    units = np.asarray(units)
+    if units.dtype == np.uint16 and int(n_units) <= 65536:
+        return np.ascontiguousarray(units)
+    if int(n_units) <= 65536 and units.dtype.kind in "iu" and (
+            units.size == 0 or (int(units.min()) >= 0
+                                and int(units.max()) < int(n_units))):
+        return np.ascontiguousarray(units, dtype=np.uint16)
+    return np.ascontiguousarray(units, dtype=np.int32)
+
+
 @dataclass
 class SpikeDataset:
     """Spike trains of many samples in flat arrays.
 
     times:       float32, ms, all events of all samples back to back.
-    units:       int32, the input channel of each event, in [0, n_units).
+    units:       the input channel of each event, in [0, n_units): uint16
+                 (6 bytes per event with the time) when n_units <= 65536 and
+                 every id is in range, else int32 (so validate() can name
+                 a bad id as it was given).
     offsets:     int64, n_samples + 1; sample s = slice(offsets[s], offsets[s+1]).
                  Events are sorted by time within each sample.
     labels:      int32 class of each sample (-1 for unlabelled).
@@ -90,9 +106,10 @@ class SpikeDataset:
     duration_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        # Only cheap O(n_samples) checks here; validate() does the O(events) ones.
+        # Cheap checks only (O(n_samples), and a min/max of the units to pick
+        # their type); validate() does the O(events) ones.
         self.times = np.ascontiguousarray(self.times, dtype=np.float32)
-        self.units = np.ascontiguousarray(self.units, dtype=np.int32)
+        self.units = compact_units(self.units, self.n_units)
         self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int64)
         self.labels = np.ascontiguousarray(self.labels, dtype=np.int32)
         if self.speakers is not None:
