@@ -14,7 +14,8 @@ Prints one JSON line per run:
 - the SNN (``SHDModel(p).train(p)``, then ``test`` of the last and of the best
   validation epoch) for each seed, with the SHD defaults unless overridden
   by KEY=VALUE (values as on the command line of train_scripts).
-Records: test accuracy, best validation accuracy, epochs, s/epoch (wall) and
+Records: test accuracy (overall and per test speaker), best validation
+accuracy, epochs, s/epoch (wall) and
 CPU s/epoch, load average.
 """
 import argparse
@@ -91,6 +92,15 @@ def baseline(data_dir, trial_ms):
             "fit_s": round(time.perf_counter() - t0, 2)}
 
 
+def per_speaker(preds, ds):
+    """{speaker: accuracy} of (sample, label, prediction) rows."""
+    if ds.speakers is None or not len(preds):
+        return {}
+    spk = ds.speakers[preds[:, 0]]
+    return {int(s): round(float(np.mean(preds[spk == s, 1] == preds[spk == s, 2])), 4)
+            for s in np.unique(spk)}
+
+
 def snn(data_dir, seed, overrides):
     from params.shd import defaults
     from simulators.shd import SHDModel
@@ -106,13 +116,16 @@ def snn(data_dir, seed, overrides):
     hist = m.train(p)["history"]
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    last = m.test(p)
+    q = dict(p)
+    q["REC_PREDICTIONS"] = True
+    last = m.test(q)
     out = {"bench": "shd_words", "model": "snn", "seed": seed,
            "overrides": overrides, "epochs": len(hist),
            "n_train": hist[-1]["train_n"], "n_val": hist[-1].get("val_n", 0),
            "train_acc": round(hist[-1]["train_acc"], 4),
            "val_acc_best": round(max(h.get("val_acc", 0.0) for h in hist), 4),
            "test_acc": round(last["acc"], 4),
+           "test_acc_per_speaker": per_speaker(last["predictions"], m.datasets["test"]),
            "hid_rate": round(hist[-1]["train_hid0_rate"], 2),
            "s_per_epoch": round(float(np.mean([h["time_s"] for h in hist])), 2),
            "cpu_s_per_epoch": round(cpu / len(hist), 2),
@@ -120,8 +133,11 @@ def snn(data_dir, seed, overrides):
            "machine": f"{platform.machine()} {os.cpu_count()} cores"}
     if p["CHECKPOINT"] and p["N_VALIDATE"]:
         q = dict(p)
-        q["LOAD_BEST"] = True
-        out["test_acc_best_val"] = round(m.test(q)["acc"], 4)
+        q["LOAD_BEST"] = q["REC_PREDICTIONS"] = True
+        best = m.test(q)
+        out["test_acc_best_val"] = round(best["acc"], 4)
+        out["test_acc_best_val_per_speaker"] = per_speaker(best["predictions"],
+                                                           m.datasets["test"])
     return out
 
 
