@@ -507,7 +507,9 @@ class Generator:
         return hooks
 
     # -- synapses -------------------------------------------------------
-    def synapse_env(self, fn, sg):
+    def synapse_env(self, fn, sg, row_acc=False):
+        """``row_acc``: addToPre adds to ``_lpre``, a register the target's
+        presynaptic loop declares per row and adds to revInSyn once."""
         wu = sg.wu.model
         env = self.common_env(fn, sg, [("", wu)])
         env["id_pre"] = Symbol("i", kind="builtin")
@@ -529,12 +531,16 @@ class Generator:
                           + acc(f"{in_syn}[{sg.in_syn.index('b', 'j')}]", "x")
                           + " };")
         if sg.uses_add_to_pre:
-            rev = fn.ptr(sg.rev_in_syn)
+            target = "_lpre" if row_acc else self._rev_target(fn, sg)
             env["addToPre"] = _Lambda(
-                "_addToPre", f"auto _addToPre = [&](scalar x) {{ "
-                             + acc(f"{rev}[{sg.rev_in_syn.index('b', 'i')}]",
-                                   "x") + " };")
+                "_addToPre", "auto _addToPre = [&](scalar x) { "
+                             + (f"{target} += x;" if row_acc else acc(target, "x"))
+                             + " };")
         return env
+
+    @staticmethod
+    def _rev_target(fn, sg):
+        return f"{fn.ptr(sg.rev_in_syn)}[{sg.rev_in_syn.index('b', 'i')}]"
 
     def connectivity(self, fn, sg):
         """What a target needs to know to walk a synapse group's matrix."""
@@ -558,9 +564,14 @@ class Generator:
             if not code:
                 continue
             fn = self._synapse_fn(sg, field)
-            inner = self._synapse_body(fn, sg, field, code)
-            self.target.presynaptic_loop(fn, self.connectivity(fn, sg),
-                                         fn.ptr(cnt_st), fn.ptr(lst_st), inner)
+            # a row has one presynaptic neuron: its addToPre sum can stay in
+            # a register (targets whose threads split rows keep atomics)
+            row_acc = sg.uses_add_to_pre and getattr(
+                self.target, "row_accumulates_pre", False)
+            inner = self._synapse_body(fn, sg, field, code, row_acc)
+            self.target.presynaptic_loop(
+                fn, self.connectivity(fn, sg), fn.ptr(cnt_st), fn.ptr(lst_st),
+                inner, pre_acc=self._rev_target(fn, sg) if row_acc else None)
             fns.append(fn)
         code = wu.code.get("post_spike_syn_code")
         if code:
@@ -592,8 +603,8 @@ class Generator:
         self.functions.append(fn)
         return fn
 
-    def _synapse_body(self, fn, sg, field, code):
-        env = self.synapse_env(fn, sg)
+    def _synapse_body(self, fn, sg, field, code, row_acc=False):
+        env = self.synapse_env(fn, sg, row_acc)
         inner = []
         self.emit_code(inner, code, env, Where(sg.wu.model.class_name,
                                                sg.name, field),

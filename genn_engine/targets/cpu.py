@@ -156,11 +156,18 @@ class CpuTarget:
                                [f"const size_t j = {c.ind}[syn];"] + body,
                                start=f"{c.row}[i]")
 
-    def presynaptic_loop(self, fn, c, cnt, lst, body):
+    # one thread walks a whole row: addToPre sums in a register (in row
+    # order from 0: bit-equal to adding to revInSyn directly while that is 0,
+    # as it is unless a pre spike and a pre event of one neuron both add)
+    row_accumulates_pre = True
+
+    def presynaptic_loop(self, fn, c, cnt, lst, body, pre_acc=None):
+        row = self._row(c, body)
+        if pre_acc:
+            row = ["scalar _lpre = 0;"] + row + [self.accumulate(pre_acc, "_lpre")]
         fn.body += self.serial_for(
             "s", f"{cnt}[b]",
-            [f"const size_t i = {lst}[(size_t)b * {c.n_pre} + s];"]
-            + self._row(c, body))
+            [f"const size_t i = {lst}[(size_t)b * {c.n_pre} + s];"] + row)
 
     def postsynaptic_loop(self, fn, c, cnt, lst, body):
         fn.body += self.serial_for(

@@ -378,7 +378,7 @@ class CudaTarget:
         lines = self._one_thread_per_slot(fn, body)
         fn.body += lines[:1] + setup + lines[1:]
 
-    def presynaptic_loop(self, fn, c, cnt, lst, body):
+    def presynaptic_loop(self, fn, c, cnt, lst, body, pre_acc=None):
         spike = f"const size_t i = {lst}[(size_t)b * {c.n_pre} + s];"
         if c.dense:
             # post-span: thread j walks the spikes; adds to in_syn[j] come
