@@ -288,6 +288,8 @@ class Params(dict):
         if value is None:
             if spec.nullable():
                 return None
+            if spec.choices and "none" in spec.choices:
+                return "none"       # REG_TYPE=none on a command line parses to None
             raise TypeError(f"parameter {key!r} expects {_kind_words(spec)}, got None")
         for kind in spec.kinds():
             ok, normal = _coerce(kind, value)

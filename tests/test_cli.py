@@ -23,3 +23,12 @@ def test_a_second_run_with_the_same_name_is_refused_in_one_line(tmp_path, capsys
 def test_unknown_key_is_refused(capsys):
     assert main(["TRAIL_MS=20"]) == 2
     assert "TRIAL_MS" in capsys.readouterr().err
+
+
+def test_the_value_none_of_a_choice_parses_as_the_choice():
+    from params.shd import defaults as shd_defaults
+    from train_scripts.cli import build_params
+    p, _ = build_params(shd_defaults, ["REG_TYPE=none", "N_TEST=none"])
+    assert p["REG_TYPE"] == "none" and p["N_TEST"] is None
+    p, _ = build_params(shd_defaults, ["REG_TYPE=simple"])
+    assert p["REG_TYPE"] == "simple"
