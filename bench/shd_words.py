@@ -1,6 +1,6 @@
 """SHD training on spoken words with held-out speakers (a benchmark, not a test).
 
-    python bench/shd_words.py DATA_DIR [--seeds 1,2] [--baseline-only] [KEY=VALUE ...]
+    python bench/shd_words.py DATA_DIR [--seeds 1,2] [--baseline-only] [--peers] [KEY=VALUE ...]
 
 DATA_DIR holds shd_train.h5 / shd_test.h5 in SHD's layout, e.g. the
 spoken-words development set written by the project's data tool
@@ -11,6 +11,8 @@ Prints one JSON line per run:
 - the non-spiking floor: softmax regression on spike counts binned into 35
   channel bands x 10 time bins (each sample's active span cut into ten),
   fitted on the training file and tested on the test file;
+- with --peers, non-spiking temporal models without that normalisation (a
+  GRU, and a temporal CNN read out by the mean or the max over time);
 - the SNN (``SHDModel(p).train(p)``, then ``test`` of the last and of the best
   validation epoch) for each seed, with the SHD defaults unless overridden
   by KEY=VALUE (values as on the command line of train_scripts).
@@ -92,6 +94,78 @@ def baseline(data_dir, trial_ms):
             "fit_s": round(time.perf_counter() - t0, 2)}
 
 
+def temporal_peers(data_dir, trial_ms, seed=1, epochs=40):
+    """Non-spiking temporal models on log spike counts (35 channel bands x
+    10 ms bins, absolute time): a GRU (128 units, time-averaged readout) and
+    a 2-layer temporal CNN (64 channels, kernels of 5 bins) read out through
+    the mean or the max over time. They show how far models without the
+    floor's duration normalisation get on the held-out voices. Needs torch
+    (the [bench] extra)."""
+    import torch
+    from torch import nn
+    from simulators.datasets import load_shd
+    torch.set_num_threads(1)
+    tr = load_shd(data_dir, "SHD", "train", dt_ms=1.0, trial_ms=trial_ms)
+    te = load_shd(data_dir, "SHD", "test", dt_ms=1.0, trial_ms=trial_ms)
+    n_bins = int(np.ceil(trial_ms / 10.0))
+    n_classes = int(max(tr.labels.max(), te.labels.max())) + 1
+
+    def dense(ds):
+        x = np.zeros((len(ds), n_bins, N_BANDS), np.float32)
+        tb = np.minimum((ds.times / 10.0).astype(np.int64), n_bins - 1)
+        band = ds.units.astype(np.int64) * N_BANDS // ds.n_units
+        np.add.at(x, (ds.sample_ids(), tb, band), 1.0)
+        return torch.from_numpy(np.log1p(x))
+
+    class GRU(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.out = nn.GRU(N_BANDS, 128, batch_first=True), nn.Linear(128, n_classes)
+
+        def forward(self, x):
+            return self.out(self.rnn(x)[0]).mean(1)
+
+    class CNN(nn.Module):
+        def __init__(self, pool):
+            super().__init__()
+            self.pool = pool
+            self.conv = nn.Sequential(nn.Conv1d(N_BANDS, 64, 5, padding=2), nn.ReLU(),
+                                      nn.MaxPool1d(2), nn.Conv1d(64, 64, 5, padding=2),
+                                      nn.ReLU())
+            self.out = nn.Linear(64, n_classes)
+
+        def forward(self, x):
+            h = self.conv(x.transpose(1, 2))
+            return self.out(h.max(2).values if self.pool == "max" else h.mean(2))
+
+    xtr, xte = dense(tr), dense(te)
+    ytr, yte = torch.from_numpy(tr.labels.astype(np.int64)), torch.from_numpy(te.labels.astype(np.int64))
+    out = []
+    for name, make in (("gru_mean", GRU), ("cnn_mean", lambda: CNN("mean")),
+                       ("cnn_max", lambda: CNN("max"))):
+        torch.manual_seed(seed)
+        net = make()
+        opt = torch.optim.Adam(net.parameters(), 2e-3)
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            net.train()
+            for b in torch.randperm(len(xtr)).split(32):
+                loss = nn.functional.cross_entropy(net(xtr[b]), ytr[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        net.eval()
+        with torch.no_grad():
+            pred = net(xte).argmax(1).numpy()
+        rows = np.stack([np.arange(len(te)), te.labels, pred], 1)
+        out.append({"bench": "shd_words", "model": name, "seed": seed, "epochs": epochs,
+                    "features": f"{N_BANDS} bands x 10 ms bins",
+                    "test_acc": round(float(np.mean(pred == te.labels)), 4),
+                    "test_acc_per_speaker": per_speaker(rows, te),
+                    "fit_s": round(time.perf_counter() - t0, 1)})
+    return out
+
+
 def per_speaker(preds, ds):
     """{speaker: accuracy} of (sample, label, prediction) rows."""
     if ds.speakers is None or not len(preds):
@@ -147,12 +221,17 @@ def main():
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--peers", action="store_true",
+                    help="also the non-spiking temporal models (needs torch: [bench] extra)")
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     a = ap.parse_intermixed_args()
     trial = [kv.split("=", 1)[1] for kv in a.overrides if kv.startswith("TRIAL_MS=")]
     if not a.no_baseline:
         print(json.dumps(baseline(a.data_dir, float(trial[-1]) if trial else 1400.0)),
               flush=True)
+    if a.peers:
+        for r in temporal_peers(a.data_dir, float(trial[-1]) if trial else 1400.0):
+            print(json.dumps(r), flush=True)
     if a.baseline_only:
         return 0
     for s in a.seeds.split(","):

@@ -126,16 +126,20 @@ def _check_finite(grads, split, epoch, trial):
 _PREFIX = {"train": "train_", "validation": "val_", "test": "test_"}
 
 
-def _warn_silent(stats, epoch):
+def _warn_silent(stats, epoch, reg_type="none"):
     """A hidden layer without a spike in a whole training epoch passes no
     gradient (EventProp's gradients flow through spikes): say so."""
+    # Adam turns the regulariser's steady push into full-size steps: where
+    # the loss gradient is small (SHD) even LBD_UPPER 1e-9 silences a layer
+    reg = (f"; with REG_TYPE={reg_type!r} lower LBD_UPPER (SHD-sized networks "
+           "need about 1e-10 or less)" if reg_type not in (None, "none") else "")
     for layer in range(len(stats.spike_sum)):
         if stats.n and stats.silent(layer).all():
             warnings.warn(
                 f"hidden layer {layer} did not spike in training epoch {epoch}: no "
                 "gradient reaches it or the layers below; raise its input weights "
                 "(INPUT_HIDDEN_MEAN / HIDDEN_HIDDENFWD_MEAN), lower ETA, or use "
-                "REWIRE_SILENT / REWIRE_LIFT", RuntimeWarning, stacklevel=3)
+                f"REWIRE_SILENT / REWIRE_LIFT{reg}", RuntimeWarning, stacklevel=3)
 
 
 class Simulator:
@@ -465,7 +469,7 @@ class Simulator:
             train = self._pass("train", p, learn=True, epoch=epoch, rng=rng,
                                record=record)
             row = {"epoch": epoch, **train.summary("train_")}
-            _warn_silent(train, epoch)
+            _warn_silent(train, epoch, p["REG_TYPE"] if "REG_TYPE" in p else "none")
             evs = {}
             for split in evals:
                 evs[split] = self._pass(split, p, learn=False, epoch=epoch)

@@ -120,3 +120,12 @@ def test_a_silent_hidden_layer_is_reported(data, tmp_path):
                N_EPOCHS=1)
     with pytest.warns(RuntimeWarning, match="hidden layer 0 did not spike"):
         SHDModel(p, n_channels=N_CH).train(p)
+
+
+def test_a_regulariser_that_silences_the_layer_is_named(data, tmp_path):
+    """A regulariser strong against the loss gradient silences the layer
+    (on SHD even LBD_UPPER 1e-9 does: Adam makes its steady push full-size);
+    the warning names LBD_UPPER."""
+    p = params(data, tmp_path, REG_TYPE="simple", LBD_UPPER=1.0, N_EPOCHS=4, ETA=0.1)
+    with pytest.warns(RuntimeWarning, match="REG_TYPE='simple' lower LBD_UPPER"):
+        SHDModel(p, n_channels=N_CH).train(p)
