@@ -179,8 +179,6 @@ class EventPropNetwork:
                 "input", c.n_in, in_model, p,
                 dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
         self.resets.append((self.inp, in_model, in_part))
-        if c.pdrop_in > 0:
-            self.inp.set_param_dynamic("p_drop")     # off in evaluation
         # hidden layers
         self.hidden = []
         prev, prev_layer = self.inp, None
@@ -219,8 +217,6 @@ class EventPropNetwork:
                     if L.reg == "avg":
                         vars_["sNSum_avg"] = 0.0
             pop = self._add_pop(f"hidden{li}", L.n, h_model, params, vars_)
-            if L.pdrop > 0:
-                pop.set_param_dynamic("p_drop")
             self.hidden.append(pop)
             self.resets.append((pop, h_model, h_part))
             self._connect(f"w_in{li}" if li == 0 else f"w_ff{li - 1}", prev,
@@ -696,19 +692,6 @@ class EventPropNetwork:
         self._write_egp(self.out, "g_in", g,
                         getattr(self, "sample_capacity", g.shape[0]) * self.n_steps)
         self._g_rows = g.shape[0]
-
-    def set_dropout(self, on):
-        """Input and hidden dropout on (training) or off (evaluation: every
-        spike counts, as in genn_eventprop, which zeroes pDrop there)."""
-        c = self.cfg
-        if getattr(self, "_dropout_on", True) == bool(on):
-            return
-        if c.pdrop_in > 0:
-            self.inp.set_dynamic_param_value("p_drop", c.pdrop_in if on else 0.0)
-        for L, pop in zip(c.hidden, self.hidden):
-            if L.pdrop > 0:
-                pop.set_dynamic_param_value("p_drop", L.pdrop if on else 0.0)
-        self._dropout_on = bool(on)
 
     def set_order(self, order):
         """Sample ids per (trial, batch slot), -1 for an empty slot."""

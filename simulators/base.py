@@ -318,7 +318,6 @@ class Simulator:
         order = np.full((n_trials + 1) * B, -1, np.int64)
         order[:len(idx)] = idx + self.base[split]
         net.set_order(order)
-        net.set_dropout(learn)
         # sample ids within the split, for per-sample predictions
         local = np.where(order >= 0, order - self.base[split], -1)
         stats = outputs.PassStats(

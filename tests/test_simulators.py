@@ -227,25 +227,3 @@ def test_plots_are_drawn_to_files(tmp_path):
     YinYangModel(p).train_test(p)
     assert (tmp_path / "test_training.png").stat().st_size > 1000
     assert (tmp_path / "test_raster_hidden_e1_t0.png").stat().st_size > 1000
-
-
-def test_evaluation_sees_every_spike_dropout_is_for_training(tmp_path):
-    """PDROP_INPUT / PDROP_HIDDEN act in training passes only: a model's test
-    pass equals the same weights' test pass without dropout (genn_eventprop
-    zeroes pDrop for evaluation); training still drops spikes."""
-    fake_mnist(tmp_path / "data")
-    p = small_mnist(tmp_path, tmp_path / "a", N_EPOCHS=1, PDROP_INPUT=0.5,
-                    PDROP_HIDDEN=0.3, WRITE_TO_DISK=False)
-    a = MNISTModel(p)
-    a.train(p)
-    q = small_mnist(tmp_path, tmp_path / "b", N_EPOCHS=1, PDROP_INPUT=0.0,
-                    PDROP_HIDDEN=0.0, WRITE_TO_DISK=False)
-    b = MNISTModel(q)
-    b.net.load_state_dict(a.net.state_dict())
-    ta, tb = a.test(p), b.test(q)
-    assert ta["acc"] == tb["acc"] and ta["loss"] == pytest.approx(tb["loss"], rel=1e-6)
-    assert ta["hid0_rate"] == pytest.approx(tb["hid0_rate"], rel=1e-6)
-    # a training pass drops input spikes: fewer hidden spikes
-    tr_a = a._pass("train", p, learn=True, epoch=9).summary()
-    tr_b = b._pass("train", q, learn=True, epoch=9).summary()
-    assert tr_a["hid0_rate"] < 0.9 * tr_b["hid0_rate"]
