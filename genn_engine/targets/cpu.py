@@ -52,7 +52,10 @@ static const BatchUpdate g_batch_updates[] = {${batch_table}};
 extern "C" int genn_run_steps(uint64_t ts0, uint32_t n_steps, int n_threads,
                               const int32_t* cu_ids, int32_t n_cu)
 {
-    #pragma omp parallel for num_threads(n_threads) schedule(static, 1)
+    // contiguous slots per thread: per-slot counters (spkCnt[b], ...) of
+    // neighbouring slots share cache lines, and interleaved slots made two
+    // threads fight over them every step
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int bi = 0; bi < (int)BATCH; bi++) {
         const unsigned b = (unsigned)bi;
         for (uint32_t s = 0; s < n_steps; s++) {
