@@ -320,6 +320,14 @@ class Simulator:
         net.set_order(order)
         # sample ids within the split, for per-sample predictions
         local = np.where(order >= 0, order - self.base[split], -1)
+        net.set_dropout(learn)
+        try:
+            return self._trials(net, split, p, learn, epoch, n_trials, local,
+                                record, B)
+        finally:
+            net.set_dropout(True)       # the trained weights, unscaled
+
+    def _trials(self, net, split, p, learn, epoch, n_trials, local, record, B):
         stats = outputs.PassStats(
             self.n_outputs(p), len(self.net.hidden),
             [self.net.pop_size[h.name] for h in self.net.hidden],

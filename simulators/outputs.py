@@ -519,10 +519,10 @@ class Recorder:
             for syn, var in p["REC_SYNAPSES"]:
                 name = SYNAPSE_NAMES.get(syn, syn)
                 self.synapses.setdefault(f"{syn}.{var}", []).append(
-                    (epoch, trial, net.get(name) if var == "w"
+                    (epoch, trial, net.get_trained(name) if var == "w"
                      else np.array(net.synapses[name].vars[var].view)))
         if self._weights_due(epoch, trial):
-            self.weights[(epoch, trial)] = {k: net.get(k)
+            self.weights[(epoch, trial)] = {k: net.get_trained(k)
                                             for k in net.synapses}
             if p["WRITE_TO_DISK"]:
                 _save_npz(_out(p, f"_w_e{epoch}_t{trial}.npz"),

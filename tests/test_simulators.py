@@ -227,3 +227,34 @@ def test_plots_are_drawn_to_files(tmp_path):
     YinYangModel(p).train_test(p)
     assert (tmp_path / "test_training.png").stat().st_size > 1000
     assert (tmp_path / "test_raster_hidden_e1_t0.png").stat().st_size > 1000
+
+
+def test_evaluation_sees_every_spike_with_dropout_scaled_weights(tmp_path):
+    """PDROP_INPUT / PDROP_HIDDEN drop spikes in training passes only. An
+    evaluation pass sees every spike through weights scaled by the keep
+    probability (the weight-scaling rule): it equals the test pass of a
+    dropout-free model holding those scaled weights, and the trained weights
+    come back exactly afterwards."""
+    fake_mnist(tmp_path / "data")
+    p = small_mnist(tmp_path, tmp_path / "a", N_EPOCHS=1, PDROP_INPUT=0.5,
+                    PDROP_HIDDEN=0.3, WRITE_TO_DISK=False)
+    a = MNISTModel(p)
+    a.train(p)
+    trained = a.net.state_dict()
+    assert a.net.dropout_scaled() == {"w_in0": 0.5, "w_out": pytest.approx(0.7)}
+    q = small_mnist(tmp_path, tmp_path / "b", N_EPOCHS=1, PDROP_INPUT=0.0,
+                    PDROP_HIDDEN=0.0, WRITE_TO_DISK=False)
+    b = MNISTModel(q)
+    scaled = dict(trained, w_in0=trained["w_in0"] * 0.5, w_out=trained["w_out"] * 0.7)
+    b.net.load_state_dict(scaled)
+    ta, tb = a.test(p), b.test(q)
+    assert ta["acc"] == tb["acc"] and ta["loss"] == pytest.approx(tb["loss"], rel=1e-5)
+    assert ta["hid0_rate"] == pytest.approx(tb["hid0_rate"], rel=1e-6)
+    after = a.net.state_dict()
+    for k in trained:
+        assert np.array_equal(trained[k], after[k]), k
+    # a training pass drops input spikes: fewer hidden spikes than without
+    b.net.load_state_dict(trained)
+    tr_a = a._pass("train", p, learn=True, epoch=9).summary()
+    tr_b = b._pass("train", q, learn=True, epoch=9).summary()
+    assert tr_a["hid0_rate"] < 0.9 * tr_b["hid0_rate"]
