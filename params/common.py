@@ -107,8 +107,10 @@ HIDDEN_EXTRAS = _g(
      "recurrent connections"),
     ("HIDDEN_HIDDEN_STD", 0.37, "Standard deviation of initial synaptic weights of hidden to "
      "hidden recurrent connections", {"check": checks.non_negative}),
-    ("PDROP_INPUT", 0.2, "Probability of dropping input spikes", {"check": checks.probability}),
-    ("PDROP_HIDDEN", 0.0, "Probability of dropping spikes in the hidden layer",
+    ("PDROP_INPUT", 0.2, "Probability of dropping input spikes (training passes; evaluation "
+     "sees every spike through input weights scaled by 1 - p)", {"check": checks.probability}),
+    ("PDROP_HIDDEN", 0.0, "Probability of dropping spikes in the hidden layer (training "
+     "passes; evaluation scales the layer's outgoing weights by 1 - p)",
      {"check": checks.probability}),
     ("REG_TYPE", "none", "Type of regularisation to apply to the hidden layer",
      {"choices": REG_TYPES}),
