@@ -86,29 +86,12 @@ DATA = [
 ]
 
 SPECS = register(BENCHMARK, event_specs(DATA, overrides={
-    "DT_MS": {"default": 1.0},
     "TRIAL_MS": {"default": 1000.0},
     "N_MAX_SPIKE": {"default": 500},
-    "N_BATCH": {"default": 32},
     "N_TRAIN": {"default": 1045},
     "N_VALIDATE": {"default": 32},
-    "N_TEST": {"default": None, "description": "(added) Number of examples of the test "
-               "split to use; None = all"},
-    "N_EPOCHS": {"default": 100},
-    "NUM_HIDDEN": {"default": 256},
     "INPUT_HIDDEN_MEAN": {"default": 0.006},
     "INPUT_HIDDEN_STD": {"default": 0.003},
-    "HIDDEN_OUTPUT_MEAN": {"default": 0.0},
-    "HIDDEN_OUTPUT_STD": {"default": 0.3},
-    "HIDDEN_HIDDEN_MEAN": {"default": 0.0},
-    "HIDDEN_HIDDEN_STD": {"default": 0.02},
-    "PDROP_INPUT": {"default": 0.1},
-    "LBD_UPPER": {"default": 2e-9},
-    "LBD_LOWER": {"default": 2e-9},
-    "NU_UPPER": {"default": 14.0},
-    "RHO_UPPER": {"default": 10000.0},
-    "GLB_UPPER": {"default": 1e-8},
-    "ETA": {"default": 1e-3},
     "EVALUATION": {"choices": ("random", "speaker"), "description": "How to form a "
                    "validation set: \"random\" or \"speaker\" (hold out the SPEAKER_LEFT "
                    "users)"},

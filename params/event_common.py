@@ -50,14 +50,37 @@ ORIGINAL_EXTRAS = [
 ]
 
 
+# defaults both of genn_eventprop's event simulators used (where they differ
+# from the SHD table); each benchmark's ``overrides`` add its own
+EVENT_DEFAULTS = {
+    "LOSS_TYPE": {"default": "sum_weigh_exp", "choices": ALL_LOSS_TYPES},
+    "DT_MS": {"default": 1.0},
+    "N_BATCH": {"default": 32},
+    "N_TEST": {"default": None, "description": "(added) Number of examples of the test "
+               "split to use; None = all"},
+    "N_EPOCHS": {"default": 100},
+    "NUM_HIDDEN": {"default": 256},
+    "HIDDEN_OUTPUT_MEAN": {"default": 0.0},
+    "HIDDEN_OUTPUT_STD": {"default": 0.3},
+    "HIDDEN_HIDDEN_MEAN": {"default": 0.0},
+    "HIDDEN_HIDDEN_STD": {"default": 0.02},
+    "PDROP_INPUT": {"default": 0.1},
+    "LBD_UPPER": {"default": 2e-9},
+    "LBD_LOWER": {"default": 2e-9},
+    "NU_UPPER": {"default": 14.0},
+    "RHO_UPPER": {"default": 10000.0},
+    "GLB_UPPER": {"default": 1e-8},
+    "ETA": {"default": 1e-3},
+}
+
+
 def event_specs(data_specs, overrides, extra=(), drop=()):
     """The SHD table less DATASET (and ``drop``), plus ORIGINAL_EXTRAS,
-    ``data_specs`` and ``extra``, with ``overrides``."""
+    ``data_specs`` and ``extra``, with EVENT_DEFAULTS and then ``overrides``."""
     shd_extra = [s for s in _shd.EXTRA if s.name not in ("DATASET", "DATA_DIR",
                                                           "DATA_CACHE_DIR")]
     return merge_specs(
         GENERAL, EXPERIMENT, [N_VALIDATE, N_TEST], NETWORK, MODEL, HIDDEN_EXTRAS, LEARNING,
         LR_SCHEDULE, RECORDING, LOSS, shd_extra, ORIGINAL_EXTRAS, data_specs, list(extra),
-        overrides=dict({"LOSS_TYPE": {"default": "sum_weigh_exp",
-                                      "choices": ALL_LOSS_TYPES}}, **overrides),
+        overrides={**EVENT_DEFAULTS, **overrides},
         drop=drop)
