@@ -566,8 +566,7 @@ class Generator:
             fn = self._synapse_fn(sg, field)
             # a row has one presynaptic neuron: its addToPre sum can stay in
             # a register (targets whose threads split rows keep atomics)
-            row_acc = sg.uses_add_to_pre and getattr(
-                self.target, "row_accumulates_pre", False)
+            row_acc = sg.uses_add_to_pre and self.target.row_accumulates_pre
             inner = self._synapse_body(fn, sg, field, code, row_acc)
             self.target.presynaptic_loop(
                 fn, self.connectivity(fn, sg), fn.ptr(cnt_st), fn.ptr(lst_st),

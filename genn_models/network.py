@@ -153,6 +153,9 @@ class EventPropNetwork:
                      "back_spike": 0, "overflow": 0, "rev_t": 0.0,
                      "t_next": 0.0}
         self.resets = []       # (group name, pop, part)
+        # dropout on (training); while off, the trained weights that
+        # evaluation holds scaled (set_dropout)
+        self._dropout_on, self._trained_w = True, {}
         # python values of each population's params and its size: pygenn
         # hands params back as NumericValue and names the size num_neurons
         self.pop_params, self.pop_size = {}, {}
@@ -723,7 +726,7 @@ class EventPropNetwork:
         back exactly."""
         c = self.cfg
         on = bool(on)
-        if getattr(self, "_dropout_on", True) == on:
+        if self._dropout_on == on:
             return
         if c.pdrop_in > 0:
             self.inp.set_dynamic_param_value("p_drop", c.pdrop_in if on else 0.0)
@@ -735,9 +738,8 @@ class EventPropNetwork:
                 self.set(name, w)
             self._trained_w = {}
         else:
-            self._trained_w = {name: self.get(name)
-                               for name in self.dropout_scaled()}
             for name, keep in self.dropout_scaled().items():
+                self._trained_w[name] = self.get(name)
                 self.set(name, self._trained_w[name] * keep)
         self._dropout_on = on
 
@@ -885,8 +887,9 @@ class EventPropNetwork:
     def get_trained(self, name):
         """As get(), but the trained values while an evaluation pass holds
         the dropout-scaled weights."""
-        saved = getattr(self, "_trained_w", {})
-        return np.array(saved[name]) if name in saved else self.get(name)
+        if name in self._trained_w:
+            return np.array(self._trained_w[name])
+        return self.get(name)
 
     def set(self, name, values):
         owner, var = self._locate(name)

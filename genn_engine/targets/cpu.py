@@ -92,8 +92,8 @@ class CpuTarget:
         scalar = "float" if precision == "float" else "double"
         lim = "FLT" if precision == "float" else "DBL"
         return Template(PRELUDE).substitute(
-            math_using=MATH_USING, scalar=scalar, scalar_min=f"{lim}_MIN", scalar_max=f"{lim}_MAX",
-            philox=PHILOX, batch=batch_size)
+            math_using=MATH_USING, scalar=scalar, scalar_min=f"{lim}_MIN",
+            scalar_max=f"{lim}_MAX", philox=PHILOX, batch=batch_size)
 
     # -- functions and the source around them ----------------------------
     def signature(self, name, kind):

@@ -378,6 +378,10 @@ class CudaTarget:
         lines = self._one_thread_per_slot(fn, body)
         fn.body += lines[:1] + setup + lines[1:]
 
+    # threads split a row (dense) or run rows side by side: addToPre adds
+    # atomically, never through a row register (``pre_acc`` stays None)
+    row_accumulates_pre = False
+
     def presynaptic_loop(self, fn, c, cnt, lst, body, pre_acc=None):
         spike = f"const size_t i = {lst}[(size_t)b * {c.n_pre} + s];"
         if c.dense:
