@@ -24,8 +24,7 @@ checkpoints, leave-one-user-out cross-validation), with:
 from simulators.datasets.augment import blend_dataset, random_dilate
 from simulators.datasets.dvs_gesture import (N_CLASSES, N_UNITS, find_dvs_gesture,
                                              load_dvs_gesture, spatial_shift, time_shift)
-from simulators.datasets.splits import reduce_classes
-from simulators.shd import SHDModel, _with_units
+from simulators.shd import SHDModel
 
 
 class DVSGestureModel(SHDModel):
@@ -38,13 +37,10 @@ class DVSGestureModel(SHDModel):
     def __init__(self, p):
         super().__init__(p, n_channels=N_UNITS)
 
-    def _load(self, p, split):
-        ds = load_dvs_gesture(p["DATA_DIR"], split, dt_ms=p["DT_MS"], trial_ms=p["TRIAL_MS"],
-                              cache_dir=p["DATA_CACHE_DIR"], progress=p["VERBOSE"])
-        ds = _with_units(ds, self.n_channels, self._file(p, split))
-        if p["REDUCED_CLASSES"]:
-            ds = reduce_classes(ds, p["REDUCED_CLASSES"])
-        return ds
+    def _read(self, p, split):
+        return load_dvs_gesture(p["DATA_DIR"], split, dt_ms=p["DT_MS"],
+                                trial_ms=p["TRIAL_MS"], cache_dir=p["DATA_CACHE_DIR"],
+                                progress=p["VERBOSE"])
 
     @staticmethod
     def _file(p, split):

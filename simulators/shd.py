@@ -127,10 +127,14 @@ class SHDModel(Simulator):
         return NetworkConfig(**kw)
 
     # -- data ----------------------------------------------------------------
+    def _read(self, p, split):
+        """``split`` as read from DATA_DIR (binned, cropped, cached); the
+        other event benchmarks replace this reader."""
+        return load_shd(p["DATA_DIR"], p["DATASET"], split, dt_ms=p["DT_MS"],
+                        trial_ms=p["TRIAL_MS"], cache_dir=p["DATA_CACHE_DIR"])
+
     def _load(self, p, split):
-        ds = load_shd(p["DATA_DIR"], p["DATASET"], split, dt_ms=p["DT_MS"],
-                      trial_ms=p["TRIAL_MS"], cache_dir=p["DATA_CACHE_DIR"])
-        ds = _with_units(ds, self.n_channels, self._file(p, split))
+        ds = _with_units(self._read(p, split), self.n_channels, self._file(p, split))
         if p["REDUCED_CLASSES"]:
             ds = reduce_classes(ds, p["REDUCED_CLASSES"])
         return ds

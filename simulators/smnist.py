@@ -13,8 +13,7 @@ the output neurons' membrane time constant.
 import os
 
 from simulators.datasets.smnist import N_CLASSES, SMNIST_FILES, find_smnist, load_smnist
-from simulators.datasets.splits import reduce_classes
-from simulators.shd import SHDModel, _with_units
+from simulators.shd import SHDModel
 
 
 class SMNISTModel(SHDModel):
@@ -29,15 +28,11 @@ class SMNISTModel(SHDModel):
     def __init__(self, p):
         super().__init__(p, n_channels=self.n_neurons)
 
-    def _load(self, p, split):
-        ds = load_smnist(p["DATA_DIR"], split, dt_ms=p["DT_MS"], trial_ms=p["TRIAL_MS"],
-                         duplicate=p["DUPLICATE"], num_neurons=self.n_neurons,
-                         pixel_ms=p["PIXEL_MS"], cache_dir=p["DATA_CACHE_DIR"],
-                         progress=p["VERBOSE"])
-        ds = _with_units(ds, self.n_channels, self._file(p, split))
-        if p["REDUCED_CLASSES"]:
-            ds = reduce_classes(ds, p["REDUCED_CLASSES"])
-        return ds
+    def _read(self, p, split):
+        return load_smnist(p["DATA_DIR"], split, dt_ms=p["DT_MS"], trial_ms=p["TRIAL_MS"],
+                           duplicate=p["DUPLICATE"], num_neurons=self.n_neurons,
+                           pixel_ms=p["PIXEL_MS"], cache_dir=p["DATA_CACHE_DIR"],
+                           progress=p["VERBOSE"])
 
     @staticmethod
     def _file(p, split):
