@@ -3,6 +3,7 @@
 Model code strings are checked and renamed by ``code.translate`` into
 element bodies; the target wraps them in loops and entry points.
 """
+import re
 import zlib
 
 from .code import Symbol, Where, top_level_locals, translate, written_names
@@ -250,19 +251,22 @@ class Generator:
                 model.class_name, pop.name, "threshold_condition_code"),
                 expression=True)
             scope_used |= used
-            scope.append(f"if ({expr}) {{")
-            inner = [f"{spk}[(size_t)b * {N} + "
-                     f"{self.target.append_slot(f'{spk_cnt}[b]')}] = "
-                     "(uint32_t)i;"]
+            emit = [f"{spk}[(size_t)b * {N} + "
+                    f"{self.target.append_slot(f'{spk_cnt}[b]')}] = "
+                    "(uint32_t)i;"]
             if rec:
-                inner.append(self.target.set_bit("rec[i / 32]",
-                                                 "1u << (i % 32)"))
-            self.emit_code(inner, model.code.get("reset_code"), dict(env),
+                emit.append(self.target.set_bit("rec[i / 32]",
+                                                "1u << (i % 32)"))
+            on_spike = []
+            self.emit_code(on_spike, model.code.get("reset_code"), dict(env),
                            Where(model.class_name, pop.name, "reset_code"),
                            rng=("_rng_r", pop, "reset_code", "i"))
-            inner += wu_hooks["spike"]
-            scope += ["    " + line for line in inner]
-            scope.append("}")
+            on_spike += wu_hooks["spike"]
+            # spikes appended in a second pass only pay where the first
+            # (the state update) can become a vector loop
+            deferred = not (scope_used & set(RNG_FUNCS)) and _straight_line(
+                body + scope + on_spike + [expr])
+            scope += self.target.threshold(expr, emit, on_spike, deferred)
         elif model.code.get("reset_code"):
             raise DefinitionError("reset_code without threshold_condition_code",
                                   model=model.class_name, population=pop.name)
@@ -275,7 +279,8 @@ class Generator:
             body += ["    " + line for line in scope]
             body.append("}")
         body += writeback
-        self.target.neuron_loop(fn, N, setup, resets, body)
+        self.target.neuron_loop(fn, N, setup, resets, body,
+                                emit if thresh and deferred else None)
         return fn
 
     def event_conditions(self, fn, pop, var_locals):
@@ -723,6 +728,15 @@ class Generator:
         ind = fn.ptr(f"{sg.name}_ind", "uint32_t")
         return [f"const size_t id_pre = {pre}[i];",
                 f"const size_t id_post = {ind}[i];"]
+
+
+_NOT_STRAIGHT = re.compile(r"\b(while|for|do|goto)\b|\+\+|--|_rng")
+
+
+def _straight_line(lines):
+    """Whether generated element code is free of loops, random draws and
+    appends: what keeps a compiler from vectorising the loop around it."""
+    return not any(_NOT_STRAIGHT.search(line) for line in lines)
 
 
 def _synapse_group_of(cu):

@@ -146,8 +146,43 @@ class CpuTarget:
     def accumulate(target, value):
         return f"{target} += {value};"
 
-    def neuron_loop(self, fn, n, setup, resets, body):
-        fn.body += setup + resets + self.serial_for("i", n, body)
+    # Spikes in two passes over blocks of neurons: the first updates state
+    # and marks who fired, the second appends the marked neurons to the
+    # spike list in order. Without the append (a store through a counter)
+    # in it, the first pass is a loop the compiler can vectorise.
+    SPIKE_BLOCK = 256
+
+    @staticmethod
+    def threshold(expr, emit, on_spike, deferred):
+        """Lines for one neuron's threshold test; when ``deferred``, ``emit``
+        (the spike list append) runs later, in the neuron loop's second pass."""
+        if not deferred:
+            return ([f"if ({expr}) {{"]
+                    + ["    " + line for line in emit + on_spike] + ["}"])
+        return ([f"const bool _fired = ({expr});",
+                 "_fired_at[i - _i0] = _fired;", "if (_fired) {"]
+                + ["    " + line for line in on_spike] + ["}"])
+
+    def neuron_loop(self, fn, n, setup, resets, body, emit=None):
+        if emit is None:
+            fn.body += setup + resets + self.serial_for("i", n, body)
+            return
+        B = self.SPIKE_BLOCK
+        scan = (["uint64_t _m;", "std::memcpy(&_m, _fired_at + _q, 8);",
+                 "while (_m) {",
+                 "    const size_t i = _i0 + _q + (__builtin_ctzll(_m) >> 3);",
+                 "    _m &= _m - 1;"]
+                + ["    " + line for line in emit] + ["}"])
+        block = ([f"const size_t _n = std::min<size_t>({B}, {n} - _i0);",
+                  f"alignas(64) uint8_t _fired_at[{B}];"]
+                 + self.serial_for("i", "_i0 + _n", body, start="_i0")
+                 + ["for (size_t _k = _n; _k < ((_n + 7) & ~(size_t)7); _k++) "
+                    "_fired_at[_k] = 0;"]
+                 + [f"for (size_t _q = 0; _q < _n; _q += 8) {{"]
+                 + ["    " + line for line in scan] + ["}"])
+        fn.body += setup + resets + [
+            f"for (size_t _i0 = 0; _i0 < (size_t)({n}); _i0 += {B}) {{"] + [
+            "    " + line for line in block] + ["}"]
 
     def _row(self, c, body):
         """Loop over the targets j (synapse syn) of presynaptic neuron i."""

@@ -365,7 +365,14 @@ class CudaTarget:
     def accumulate(target, value):
         return f"atomicAdd(&{target}, {value});"
 
-    def neuron_loop(self, fn, n, setup, resets, body):
+    @staticmethod
+    def threshold(expr, emit, on_spike, deferred=False):
+        """Lines for one neuron's threshold test: a spiking thread appends
+        itself to the list at once (atomically)."""
+        return ([f"if ({expr}) {{"] + ["    " + line for line in emit + on_spike]
+                + ["}"])
+
+    def neuron_loop(self, fn, n, setup, resets, body, emit=None):
         self._resets.append((fn, setup + resets))
         # setup (the recording row pointer) needs b, which _grid declares
         lines = self._grid(fn, "i", n, body)
