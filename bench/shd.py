@@ -15,8 +15,11 @@ that peak memory (getrusage ru_maxrss) is its own. One JSON line per
 configuration: build_s (compile + load), s_per_epoch (wall, mean over
 epochs), cpu_s_per_epoch (CPU time of all threads),
 s_per_trial, samples_per_s, s_per_shd_epoch (time for 8156 samples at the
-measured rate), peak_rss_data_mb (after generating the data) and
-peak_rss_mb (at the end; both getrusage high-water marks). ``--sweep`` runs hidden 64..1024 at dt 1 ms
+measured rate), peak_rss_data_mb (after generating the data),
+peak_rss_mb (at the end; both getrusage high-water marks), rss_end_mb (the
+resident size at the end) and resident_bytes_per_event (every copy of the
+data still held after training: data set arrays not handed to the engine
+plus the engine's buffers). ``--sweep`` runs hidden 64..1024 at dt 1 ms
 and dt 0.5/2 ms at 256 hidden.
 """
 import argparse
@@ -99,8 +102,10 @@ def run_one(cfg):
 
     class SyntheticSHD(SHDModel):
         def _load(self, p, split):
-            return data[split]
+            return data.pop(split)      # handed over, as a file's data would be
 
+    spikes_per_sample = float(data["train"].counts().mean())
+    data_bpe = _bytes_per_event(data["train"])
     t0 = time.perf_counter()
     m = SyntheticSHD(p)
     build_s = time.perf_counter() - t0
@@ -115,7 +120,7 @@ def run_one(cfg):
     trials = -(-n // p["N_BATCH"]) + 1          # + the closing trial
     return {"bench": "shd", "threads": p["N_THREADS"], "hidden": p["NUM_HIDDEN"],
             "dt_ms": p["DT_MS"], "n_train": n, "epochs": len(hist),
-            "spikes_per_sample": float(data["train"].counts().mean()),
+            "spikes_per_sample": spikes_per_sample,
             "gen_s": round(gen_s, 2), "build_s": round(build_s, 2),
             "s_per_epoch": round(per_epoch, 3),
             "cpu_s_per_epoch": round(cpu / len(hist), 3),
@@ -124,8 +129,10 @@ def run_one(cfg):
             "s_per_shd_epoch": round(per_epoch / n * SHD_TRAIN, 1),
             "train_acc": round(hist[-1]["train_acc"], 4),
             "hid_rate": round(hist[-1]["train_hid0_rate"], 2),
-            "data_bytes_per_event": round(_bytes_per_event(data["train"]), 2),
+            "data_bytes_per_event": round(data_bpe, 2),
             "engine_input_bytes_per_event": _engine_bytes_per_event(m),
+            "resident_bytes_per_event": _resident_bytes_per_event(m),
+            "rss_end_mb": round(_rss_now_mb(), 1),
             "peak_rss_data_mb": round(rss_data, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                  / 1024.0, 1),
@@ -135,6 +142,30 @@ def run_one(cfg):
 
 def _bytes_per_event(ds):
     return (ds.times.nbytes + ds.units.nbytes) / max(ds.n_events, 1)
+
+
+def _resident_bytes_per_event(m):
+    """Bytes per event of every copy of the data still held after training:
+    the data sets' event arrays that were not handed to the engine, plus
+    the engine's own buffers."""
+    seen, held = set(), 0
+    sets = list(m.datasets.values()) + list(m.on_device.values()) + [m.train_raw]
+    for ds in sets:
+        if ds is None or not ds.held:
+            continue
+        for a in (ds.times, ds.units):
+            base = a if a.base is None else a.base
+            if id(base) not in seen:
+                seen.add(id(base))
+                held += base.nbytes
+    n_ev = sum(ds.n_events for ds in m.on_device.values())
+    engine = (_engine_bytes_per_event(m) or 0) * n_ev
+    return round((held + engine) / max(n_ev, 1), 2)
+
+
+def _rss_now_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
 def _engine_bytes_per_event(m):

@@ -556,7 +556,7 @@ class EventPropNetwork:
             return
         self._set_neuron_major(start, end, times, labels, reserve)
 
-    def set_events(self, parts, labels=None, reserve=1.0):
+    def set_events(self, parts, labels=None, reserve=1.0, keep=0):
         """Every sample's input spikes, per sample in time order: ``parts``
         is a SpikeDataset, a (times, units, offsets) tuple (events of sample
         s are ``offsets[s]:offsets[s + 1]``) or a list of these, whose
@@ -567,6 +567,10 @@ class EventPropNetwork:
         4 or 6 bytes; no copy of the
         whole data in between); the neuron-major input (real GeNN) gets
         them re-ordered per neuron. Room is reserved as in ``set_data``.
+
+        ``keep`` (event-driven input, after load()): the first ``keep``
+        samples on the device stay as they are, ``parts`` follow them (a
+        re-upload of just the split that changed).
         """
         if not isinstance(parts, list):     # one data set or one tuple
             parts = [parts]
@@ -574,11 +578,19 @@ class EventPropNetwork:
             labels = np.concatenate([np.asarray(p.labels) for p in parts])
         parts = [(p.times, p.units, p.offsets) if hasattr(p, "offsets")
                  else tuple(p) for p in parts]
+        if keep:
+            if not (self.event_input and getattr(self, "loaded", False)):
+                raise ValueError("keep needs the event-driven input, loaded")
+            if not 0 < keep <= getattr(self, "n_samples", 0):
+                raise ValueError(f"keep={keep}: {getattr(self, 'n_samples', 0)}"
+                                 " samples are on the device")
+            kept = self.inp.extra_global_params["labels"].view[:keep]
+            labels = np.concatenate([kept, np.asarray(labels, np.int32)])
         labels = self._check_labels(labels, reserve)
-        if sum(len(p[2]) - 1 for p in parts) != len(labels):
+        if keep + sum(len(p[2]) - 1 for p in parts) != len(labels):
             raise ValueError("one label per sample is needed")
         if self.event_input:
-            self._set_event_data(parts, labels, reserve)
+            self._set_event_data(parts, labels, reserve, keep)
             return
         # real GeNN: neuron-major, one part after the other
         starts, ends, times = [], [], []
@@ -624,21 +636,23 @@ class EventPropNetwork:
             self._write_egp(inp, "order", np.full(trials * B, -1, np.int32))
         self.n_samples = n
 
-    def _set_event_data(self, parts, labels, reserve):
+    def _set_event_data(self, parts, labels, reserve, keep=0):
         """Events of every part, converted chunk by chunk into the event
-        source's buffers (int32 step, uint16 unit; sampleStart per sample)."""
+        source's buffers (int32 step, uint16 unit; sampleStart per sample),
+        after the first ``keep`` samples' events."""
         c = self.cfg
+        egps = self.inp.extra_global_params
+        first = int(egps["sampleStart"].view[keep]) if keep else 0
         counts = np.concatenate([np.diff(np.asarray(off, np.int64))
                                  for _, _, off in parts])
-        n = len(counts)
+        n = keep + len(counts)
         n_cap = int(np.ceil(max(n, len(labels)) * reserve))
-        n_ev = int(counts.sum())
+        n_ev = first + int(counts.sum())
         if n_ev >= 2 ** 32:
             raise ValueError(f"{n_ev} input events: at most 2**32 - 1 fit")
         for t, u, off in parts:
             if len(t) and (np.min(u) < 0 or np.max(u) >= c.n_in):
                 raise ValueError(f"input units must lie in [0, {c.n_in})")
-        egps = self.inp.extra_global_params
         loaded = getattr(self, "loaded", False)
         if not loaded:
             ev_cap = int(np.ceil(n_ev * reserve))
@@ -660,7 +674,7 @@ class EventPropNetwork:
                     f"{n_ev} input events of {n} samples need more room than "
                     "was reserved when the model was loaded: pass a larger "
                     "reserve to set_data()/set_events() before load()")
-        base = 0
+        base = first
         for t, u, off in parts:
             m = int(off[-1]) if len(off) else 0
             event_steps(t, u, off, c.n_in, c.dt, c.precision,
@@ -668,7 +682,7 @@ class EventPropNetwork:
                         out_unit=unit[base:base + m])
             base += m
         starts[0] = 0
-        starts[1:n + 1] = np.cumsum(counts)
+        starts[keep + 1:n + 1] = first + np.cumsum(counts)
         if not loaded:
             egps["eventStep"].set_init_values(step)
             egps["eventUnit"].set_init_values(unit)
@@ -677,6 +691,27 @@ class EventPropNetwork:
             for k in ("eventStep", "eventUnit", "sampleStart"):
                 egps[k].push_to_device()
         self._set_samples(labels, n_cap)
+
+    def events_on_device(self, lo, hi):
+        """(times, units, offsets) of samples ``lo``..``hi`` - 1 as the
+        event-driven input holds them: times on the time grid (step * dt;
+        data binned to the grid read back as they were given), events due
+        at or after the trial's end just before it (never emitted either
+        way); set_events maps them back to the same steps."""
+        if not self.event_input:
+            raise ValueError("only the event-driven input keeps events in "
+                             "its own layout")
+        egps = self.inp.extra_global_params
+        starts = egps["sampleStart"].view
+        if not 0 <= lo <= hi <= getattr(self, "n_samples", 0):
+            raise IndexError(f"samples {lo}..{hi} are not on the device")
+        a, b = int(starts[lo]), int(starts[hi])
+        step = egps["eventStep"].view[a:b]
+        ft = np.float32 if self.cfg.precision == "float" else np.float64
+        times = step.astype(ft) * ft(self.cfg.dt)
+        np.minimum(times, np.nextafter(ft(self.n_steps * self.cfg.dt), ft(0)), out=times)
+        return (times, egps["eventUnit"].view[a:b].copy(),
+                starts[lo:hi + 1].astype(np.int64) - a)
 
     def set_input_weighting(self, g):
         """Per-sample time weighting of the "sum_weigh_input" loss.

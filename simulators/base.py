@@ -6,7 +6,10 @@ epochs of trials on the EventProp network (genn_models.network). Data of all
 splits are on the device at once and each trial's samples are picked there
 from an order array, so shuffling costs no re-upload; a subclass whose
 ``training_data(p, epoch)`` returns a new training split (augmentation) has
-just that split re-uploaded before the epoch.
+just that split re-uploaded before the epoch (the fixed splits come first in
+the sample store and stay). With the engine's event-driven input the store
+is the data's only copy: uploaded data sets release their event arrays and
+read them back from the store if asked (SpikeDataset.release_events).
 """
 import contextlib
 import math
@@ -170,7 +173,8 @@ class Simulator:
         self.cfg = self.network_config(p)
         self.net = EventPropNetwork(self.cfg).build(reuse=not p["BUILD"])
         # data before load(): GeNN allocates the room for it there
-        self._upload(self.datasets, reserve=self.data_reserve(p))
+        self._upload({**self.datasets, "train": self.training_data(p, 0)},
+                     reserve=self.data_reserve(p))
         self.net.load()
         self.epoch = 0
         self.eta = p["ETA"]
@@ -272,15 +276,31 @@ class Simulator:
         GeNN), without neuron-major tables or a concatenated copy. Input
         weightings (sum_weigh_input) of unchanged splits are kept.
         """
-        names = [k for k, v in datasets.items() if v is not None]
+        # the fixed splits first: a new training split (augmentation) is
+        # then re-uploaded alone, after them
+        names = sorted((k for k, v in datasets.items() if v is not None),
+                       key=lambda k: k == "train")
         if not names:
             raise ValueError("no data to upload")
+        old = getattr(self, "on_device", {})
+        fixed = [k for k in names if k != "train"]
+        keep = (names[-1] == "train" and self.net.event_input
+                and list(old)[:len(fixed)] == fixed
+                and all(old[k] is datasets[k] for k in fixed)
+                and getattr(self.net, "loaded", False))
+        # a released data set about to leave the device comes home first
+        going = [d for k, d in old.items() if not (keep and k in fixed)]
+        for d in going:
+            d.restore_events()
         self.base = {}
         n = 0
         for k in names:
             self.base[k] = n
             n += len(datasets[k])
-        self.net.set_events([datasets[k] for k in names], reserve=reserve)
+        if keep and fixed:
+            self.net.set_events([datasets["train"]], keep=self.base["train"])
+        else:
+            self.net.set_events([datasets[k] for k in names], reserve=reserve)
         if self.cfg.loss == "sum_weigh_input":
             cache = self.__dict__.setdefault("_weighting_cache", {})
             for k in list(cache):     # drop splits no longer on the device
@@ -296,6 +316,15 @@ class Simulator:
                 g.append(hit[1])
             self.net.set_input_weighting(np.concatenate(g))
         self.on_device = {k: datasets[k] for k in names}
+        if self.net.event_input:
+            # the engine's sample store holds the events from here on
+            for k in names:
+                if datasets[k].held:
+                    datasets[k].release_events(self._reader(k, datasets[k]))
+
+    def _reader(self, split, ds):
+        lo = self.base[split]
+        return lambda: self.net.events_on_device(lo, lo + len(ds))[:2]
 
     def _weighting(self, ds):
         """The input weighting g (n_samples, n_steps) of one split."""

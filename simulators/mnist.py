@@ -45,6 +45,14 @@ class MNISTModel(Simulator):
                 "validation": full.subset(val_idx) if n_val else None,
                 "test": test.subset(np.arange(n_test))}
 
+    def data_reserve(self, p):
+        # the first upload holds epoch 0's shifted images; a shift loses the
+        # pixels it moves out and never adds any: room for the unshifted split
+        if not p["AUGMENTATION"].get("random_shift", 0):
+            return 1.0
+        raw, ep0 = self.datasets["train"], self.training_data(p, 0)
+        return max(1.0, raw.n_events / max(1, ep0.n_events))
+
     def training_data(self, p, epoch):
         """With AUGMENTATION, the training images shifted afresh each epoch,
         seeded by (TRAIN_DATA_SEED, epoch) so a resumed run sees the same."""

@@ -99,10 +99,10 @@ class SHDModel(Simulator):
 
     def __init__(self, p, n_channels=None):
         self.n_channels = N_UNITS if n_channels is None else int(n_channels)
+        self._epoch_cache = None
         super().__init__(p)
         # fresh weights for cross-validation folds
         self._initial_state = self.net.state_dict()
-        self._epoch_cache = None
 
     # -- sizes -------------------------------------------------------------
     def n_inputs(self, p):
@@ -243,8 +243,9 @@ class SHDModel(Simulator):
         return np.sort(idx[pick])
 
     def _prepare(self, p, train, val, test=None):
-        """Steps 3 and 5 for the fixed splits; keep the raw training split."""
-        self.train_raw = train
+        """Steps 3 and 5 for the fixed splits; keep the raw training split
+        where epochs are made from it afresh."""
+        self.train_raw = train if self._per_epoch(p) else None
         self._epoch_cache = None
         if val is not None and p["BALANCE_EVAL_CLASSES"]:
             val = val.subset(balance_classes(

@@ -101,6 +101,47 @@ def test_event_input_takes_spike_datasets():
             np.testing.assert_array_equal(g1[k], g0[k])
 
 
+def _store(net):
+    egps = net.inp.extra_global_params
+    n = net.n_samples
+    starts = egps["sampleStart"].view[:n + 1].copy()
+    return (starts, egps["eventStep"].view[:starts[-1]].copy(),
+            egps["eventUnit"].view[:starts[-1]].copy(),
+            egps["labels"].view[:n].copy())
+
+
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_events_read_back_and_partial_re_upload(precision):
+    """The sample store's events read back on the time grid upload to the
+    same store; ``keep`` replaces only the samples after the kept ones."""
+    t, u, off = events_from_neuron_major(*to_neuron_major(SAMPLES, N_IN))
+    ds = SpikeDataset(t.astype(np.float32), u, off, LABELS, N_IN, duration_ms=T)
+    head, tail = ds.subset([0, 1]), ds.subset([2, 3, 4])
+    net = EventPropNetwork(_cfg(event_input=True, precision=precision)).build()
+    net.set_events([head, tail], reserve=2.0)
+    net.load()
+    full = _store(net)
+    # read back: step * dt maps to the same steps again
+    rt, ru, roff = net.events_on_device(0, 5)
+    again = SpikeDataset(rt, ru, roff, LABELS, N_IN, duration_ms=T)
+    net.set_events([again])
+    for x, y in zip(full, _store(net)):
+        np.testing.assert_array_equal(x, y)
+    # the tail replaced by other samples: the head stays, the rest is as a
+    # full upload of both would be
+    other = ds.subset([4, 4, 3, 0])
+    net.set_events([other], keep=2)
+    mixed = _store(net)
+    ref = EventPropNetwork(_cfg(event_input=True, precision=precision)).build()
+    ref.set_events([head, other])
+    ref.load()
+    for x, y in zip(_store(ref), mixed):
+        np.testing.assert_array_equal(x, y)
+    assert net.n_samples == 6
+    with pytest.raises(ValueError, match="keep"):
+        net.set_events([other], keep=7)
+
+
 def test_event_input_dropout_statistics():
     """Dropout per spike: the kept fraction (overall and per unit) matches
     input_neuron's, reproducible from the seed, fresh in every trial."""

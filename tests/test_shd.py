@@ -228,6 +228,38 @@ def test_augmentation_fresh_each_epoch_reproducible_and_bounded(data, tmp_path):
     assert np.array_equal(b.labels[:80], mq.train_raw.labels)
 
 
+def test_data_live_once_in_the_engine(data, tmp_path, monkeypatch):
+    """Uploaded splits hand their events to the engine's sample store; an
+    augmented epoch re-uploads only the training split, after the fixed ones;
+    training is the same as with every split also held in Python."""
+    p = params(data, tmp_path, AUGMENTATION={"random_shift": 3}, N_EPOCHS=2)
+    m = model(p)
+    assert all(not d.held for d in m.on_device.values())
+    assert list(m.on_device) == ["validation", "test", "train"]
+    test = m.on_device["test"]
+    assert test.n_events and len(test.times) == test.n_events   # read back
+    calls = []
+    set_events = m.net.set_events
+    monkeypatch.setattr(m.net, "set_events", lambda parts, **kw: (
+        calls.append((len(parts), kw.get("keep", 0))), set_events(parts, **kw)))
+    res = m.train(p)
+    n_fixed = len(m.on_device["validation"]) + len(test)
+    assert calls == [(1, n_fixed)]           # epoch 1's split alone
+    assert not test.held and m.on_device["test"] is test
+    monkeypatch.undo()
+    monkeypatch.setattr(SpikeDataset, "release_events", lambda self, rb: None)
+    q = params(data, tmp_path / "held", AUGMENTATION={"random_shift": 3},
+               N_EPOCHS=2)
+    m2 = model(q)
+    assert all(d.held for d in m2.on_device.values())
+    res2 = m2.train(q)
+    for r, r2 in zip(res["history"], res2["history"]):
+        for k in ("train_loss", "val_loss", "val_acc", "train_acc"):
+            assert r[k] == r2[k], k
+    for k, v in m.net.state_dict().items():
+        np.testing.assert_array_equal(v, m2.net.state_dict()[k], err_msg=k)
+
+
 # -- network variants ------------------------------------------------------------
 
 LOSSES = ["first_spike", "first_spike_exp", "max", "sum", "sum_weigh_linear",

@@ -95,6 +95,11 @@ class SpikeDataset:
     n_units:     number of input channels.
     speakers:    int32 speaker of each sample, or None.
     duration_ms: length of a trial; event times lie in [0, duration_ms).
+
+    Once uploaded, a data set can hand its events over to the simulation
+    (``release_events``): the engine's sample store is then their only
+    copy, and ``times``/``units`` read them back from there on each access
+    (a transient copy, times on the simulation's time grid).
     """
 
     times: np.ndarray
@@ -171,7 +176,34 @@ class SpikeDataset:
 
     @property
     def n_events(self) -> int:
-        return len(self.times)
+        return int(self.offsets[-1])
+
+    # ------------------------------------------------------------------
+    # events held elsewhere
+    # ------------------------------------------------------------------
+    @property
+    def held(self) -> bool:
+        """Whether the events are in this object (not released)."""
+        return self._times is not None
+
+    def release_events(self, read_back) -> None:
+        """Drop the event arrays; ``read_back()`` returns (times, units)
+        from where they now live (e.g. the simulation's sample store)."""
+        self._read_back = read_back
+        self._times = self._units = None
+
+    def restore_events(self) -> None:
+        """Hold the events here again (before their other home goes)."""
+        if self._times is None:
+            self._times, self._units = self._read_back()
+            self._read_back = None
+
+    def _events(self):
+        if self._times is not None:
+            return self._times, self._units
+        times, units = self._read_back()
+        return (np.ascontiguousarray(times, dtype=np.float32),
+                compact_units(units, self.n_units))
 
     def counts(self) -> np.ndarray:
         """Number of events of every sample (int64)."""
@@ -285,3 +317,20 @@ class SpikeDataset:
         spk = "" if self.speakers is None else f", {len(np.unique(self.speakers))} speakers"
         return (f"SpikeDataset({len(self)} samples, {self.n_events} events, "
                 f"{self.n_units} units, {self.duration_ms} ms{spk})")
+
+
+def _event_property(k):
+    def get(self):
+        return self._events()[k]
+
+    def put(self, value):
+        if getattr(self, "_times", None) is None and hasattr(self, "_read_back"):
+            raise AttributeError("the events of this data set were released; "
+                                 "restore_events() first")
+        setattr(self, ("_times", "_units")[k], value)
+    return property(get, put)
+
+
+# after @dataclass: its __init__ assigns these through the properties
+SpikeDataset.times = _event_property(0)
+SpikeDataset.units = _event_property(1)
