@@ -160,9 +160,10 @@ class Generator:
 
     # -- neurons --------------------------------------------------------
     def var_symbols(self, fn, env, variables, local_prefix, b="b", i="i",
-                    lines=None, writeback=None, written=None):
+                    lines=None, writeback=None, written=None, stores=None):
         """Load variables into locals; record write-backs for writable ones
-        (only for those in ``written`` when it is given)."""
+        (only for those in ``written`` when it is given), and in ``stores``
+        each as (array element, local, C type)."""
         for v in variables:
             st = v.storage
             arr = fn.ptr(st)
@@ -176,6 +177,8 @@ class Generator:
             if writable and writeback is not None and (
                     written is None or v.name in written):
                 writeback.append(f"{arr}[{st.index(b, i)}] = {local};")
+                if stores is not None:
+                    stores.append((f"{arr}[{st.index(b, i)}]", local, st.ctype))
 
     def neuron_update(self, pop):
         name = f"neuron_update_{pop.name}"
@@ -207,10 +210,10 @@ class Generator:
         env = self.common_env(fn, pop, [("", model)])
         env["id"] = Symbol("i", kind="builtin", type="unsigned int")
         env["num_neurons"] = Symbol(str(N), kind="builtin")
-        writeback = []
+        writeback, stores = [], []
         self.var_symbols(fn, env, pop.vars.values(), "l_", lines=body,
                          writeback=writeback,
-                         written=self.neuron_vars_written(pop))
+                         written=self.neuron_vars_written(pop), stores=stores)
         body.append("scalar Isyn = 0;")
         env["Isyn"] = Symbol("Isyn", writable=True, kind="input")
         for iname, ityp, init in model.extra["additional_input_vars"]:
@@ -263,24 +266,48 @@ class Generator:
                            rng=("_rng_r", pop, "reset_code", "i"))
             on_spike += wu_hooks["spike"]
             # spikes appended in a second pass only pay where the first
-            # (the state update) can become a vector loop
-            deferred = not (scope_used & set(RNG_FUNCS)) and _straight_line(
-                body + scope + on_spike + [expr])
+            # (the state update) can become a vector loop: straight-line
+            # code, or code whose only obstacle is a random draw in a
+            # neuron that owns all it writes (a spike source, e.g. Poisson)
+            draws = bool(scope_used & set(RNG_FUNCS))
+            straight = _straight_line(body + scope + on_spike + [expr],
+                                      allow_rng=draws)
+            deferred = straight and (not draws or (
+                not pop.in_syn and not wu_hooks["dynamics"]
+                and not wu_hooks["spike"] and "_rng" not in "".join(on_spike)
+                and not any(sg.uses_add_to_pre for sg in pop.out_syn)))
             scope += self.target.threshold(expr, emit, on_spike, deferred)
         elif model.code.get("reset_code"):
             raise DefinitionError("reset_code without threshold_condition_code",
                                   model=model.class_name, population=pop.name)
-        if scope:
-            body.append("{")
-            if scope_used & set(RNG_FUNCS):
-                body.append("    " + rng_init)
-            body += ["    " + env[n].definition for n in sorted(scope_used)
-                     if isinstance(env.get(n), _Lambda)]
-            body += ["    " + line for line in scope]
-            body.append("}")
-        body += writeback
-        self.target.neuron_loop(fn, N, setup, resets, body,
-                                emit if thresh and deferred else None)
+
+        def element(rng_line, stores_to):
+            lines = list(body)
+            if scope:
+                lines.append("{")
+                if scope_used & set(RNG_FUNCS):
+                    lines.append("    " + rng_line)
+                lines += ["    " + env[n].definition for n in sorted(scope_used)
+                          if isinstance(env.get(n), _Lambda)]
+                lines += ["    " + line for line in scope]
+                lines.append("}")
+            return lines + stores_to
+        exact = element(rng_init, writeback)
+        speculative = None
+        if thresh and deferred and draws:
+            # a random draw is rare (Poisson: one per spike): a vector pass
+            # over a block whose draws only count (RngProbe) keeps its
+            # results unless something was drawn; then the block runs again,
+            # drawing, one neuron at a time
+            speculative = (element("RngProbe _rng{_need};",
+                                   [f"_wb_{loc}[i - _s0] = {loc};"
+                                    for _, loc, _ in stores]),
+                           [(ct, f"_wb_{loc}") for _, loc, ct in stores],
+                           [f"{el} = _wb_{loc}[i - _s0];"
+                            for el, loc, _ in stores])
+        self.target.neuron_loop(fn, N, setup, resets, exact,
+                                emit if thresh and deferred else None,
+                                speculative)
         return fn
 
     def event_conditions(self, fn, pop, var_locals):
@@ -730,13 +757,15 @@ class Generator:
                 f"const size_t id_post = {ind}[i];"]
 
 
-_NOT_STRAIGHT = re.compile(r"\b(while|for|do|goto)\b|\+\+|--|_rng")
+_NOT_STRAIGHT_BUT_RNG = re.compile(r"\b(while|for|do|goto)\b|\+\+|--")
+_NOT_STRAIGHT = re.compile(_NOT_STRAIGHT_BUT_RNG.pattern + r"|_rng")
 
 
-def _straight_line(lines):
+def _straight_line(lines, allow_rng=False):
     """Whether generated element code is free of loops, random draws and
     appends: what keeps a compiler from vectorising the loop around it."""
-    return not any(_NOT_STRAIGHT.search(line) for line in lines)
+    pattern = _NOT_STRAIGHT_BUT_RNG if allow_rng else _NOT_STRAIGHT
+    return not any(pattern.search(line) for line in lines)
 
 
 def _synapse_group_of(cu):

@@ -122,6 +122,50 @@ def test_many_neurons_spike_at_analytic_times_in_order():
     assert len(rec[0][0]) > 2000
 
 
+# GeNN's Poisson with a loop that does nothing: keeps the one-pass loop
+poisson_one_pass = create_neuron_model(
+    "poisson_one_pass", params=["rate"], vars=[("timeStepToSpike", "scalar")],
+    derived_params=[("isi", lambda p, dt: 1000.0 / (p["rate"] * dt))],
+    sim_code="""
+    for (int k = 0; k < 1; k++) {}
+    if (timeStepToSpike <= 0.0) {
+        timeStepToSpike += isi * gennrand_exponential();
+    }
+    timeStepToSpike -= 1.0;
+    """,
+    threshold_condition_code="timeStepToSpike <= 0.0")
+
+
+@pytest.mark.parametrize("rate", [5.0, 150.0])
+def test_poisson_speculative_blocks_equal_one_pass(rate):
+    """The built-in Poisson runs in speculative vector blocks (redone where
+    a neuron draws): spikes and state bit-equal to the one-pass loop, at
+    rates where few and where most blocks are redone."""
+    def run(model):
+        m = GeNNModel("float", "poisson_blocks")
+        m.dt = 1.0
+        m.batch_size = 2
+        m.seed = 4
+        pop = m.add_neuron_population("p", 601, model, {"rate": rate},
+                                      {"timeStepToSpike": 0.0})
+        pop.spike_recording_enabled = True
+        m.build()
+        m.load(num_recording_timesteps=400)
+        m.run_steps(400)
+        pop.vars["timeStepToSpike"].pull_from_device()
+        return pop.spike_recording_data, pop.vars["timeStepToSpike"].view.copy()
+
+    (rec, tts), (rec1, tts1) = run("Poisson"), run(poisson_one_pass)
+    np.testing.assert_array_equal(tts, tts1)
+    n = 0
+    for (t, i), (t1, i1) in zip(rec, rec1):
+        np.testing.assert_array_equal(t, t1)
+        np.testing.assert_array_equal(i, i1)
+        n += len(t)
+    expected = 2 * 601 * 0.4 * rate
+    assert abs(n - expected) < 5 * np.sqrt(expected)
+
+
 def test_exponential_synapse_decays_with_tau():
     m = GeNNModel("double", "exp_decay")
     m.dt = 0.1

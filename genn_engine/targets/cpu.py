@@ -30,6 +30,14 @@ typedef double timepoint;
 #define SCALAR_MAX ${scalar_max}
 #define TIME_MAX DBL_MAX
 ${philox}
+// Stands in for a PhiloxStream in a speculative vector pass: counts the
+// draws asked for (the pass is then redone with real ones).
+struct RngProbe {
+    int& need;
+    template<typename T> inline T uniform() { need++; return T(1); }
+    template<typename T> inline T normal() { need++; return T(0); }
+    template<typename T> inline T exponential() { need++; return T(1); }
+};
 static void** g_ptrs = nullptr;
 static const double* g_params = nullptr;
 static uint64_t g_seed = 0;
@@ -163,11 +171,35 @@ class CpuTarget:
                  "_fired_at[i - _i0] = _fired;", "if (_fired) {"]
                 + ["    " + line for line in on_spike] + ["}"])
 
-    def neuron_loop(self, fn, n, setup, resets, body, emit=None):
+    SPECULATION_BLOCK = 32
+
+    def neuron_loop(self, fn, n, setup, resets, body, emit=None,
+                    speculative=None):
+        """``speculative``: (body drawing nothing, its stores' temporaries,
+        lines that commit them) for a vector pass over blocks of neurons
+        that is redone with ``body`` where a neuron asked for a draw."""
         if emit is None:
             fn.body += setup + resets + self.serial_for("i", n, body)
             return
         B = self.SPIKE_BLOCK
+        update = self.serial_for("i", "_i0 + _n", body, start="_i0")
+        if speculative is not None:
+            S = self.SPECULATION_BLOCK
+            fast, temps, commit = speculative
+            update = ([f"for (size_t _s0 = _i0; _s0 < _i0 + _n; _s0 += {S}) {{",
+                       f"    const size_t _s1 = std::min<size_t>(_s0 + {S}, "
+                       "_i0 + _n);",
+                       "    int _need = 0;"]
+                      + [f"    {ct} {name}[{S}];" for ct, name in temps]
+                      + ["    " + ln for ln in
+                         self.serial_for("i", "_s1", fast, start="_s0")]
+                      + ["    if (_need == 0) {"]
+                      + ["        " + ln for ln in
+                         self.serial_for("i", "_s1", commit, start="_s0")]
+                      + ["    } else {"]
+                      + ["        " + ln for ln in
+                         self.serial_for("i", "_s1", body, start="_s0")]
+                      + ["    }", "}"])
         scan = (["uint64_t _m;", "std::memcpy(&_m, _fired_at + _q, 8);",
                  "while (_m) {",
                  "    const size_t i = _i0 + _q + (__builtin_ctzll(_m) >> 3);",
@@ -175,7 +207,7 @@ class CpuTarget:
                 + ["    " + line for line in emit] + ["}"])
         block = ([f"const size_t _n = std::min<size_t>({B}, {n} - _i0);",
                   f"alignas(64) uint8_t _fired_at[{B}];"]
-                 + self.serial_for("i", "_i0 + _n", body, start="_i0")
+                 + update
                  + ["for (size_t _k = _n; _k < ((_n + 7) & ~(size_t)7); _k++) "
                     "_fired_at[_k] = 0;"]
                  + [f"for (size_t _q = 0; _q < _n; _q += 8) {{"]

@@ -372,7 +372,8 @@ class CudaTarget:
         return ([f"if ({expr}) {{"] + ["    " + line for line in emit + on_spike]
                 + ["}"])
 
-    def neuron_loop(self, fn, n, setup, resets, body, emit=None):
+    def neuron_loop(self, fn, n, setup, resets, body, emit=None,
+                    speculative=None):
         self._resets.append((fn, setup + resets))
         # setup (the recording row pointer) needs b, which _grid declares
         lines = self._grid(fn, "i", n, body)
