@@ -98,6 +98,7 @@ class GeNNModel:
         self._built = False
         self._loaded = False
         self._lib = None
+        self._step1 = None
         self.timestep = 0
         self.build_cache_hit = None
         self._num_recording_timesteps = None
@@ -288,6 +289,7 @@ class GeNNModel:
             sum(p.num_neurons for p in self.neuron_populations.values())
             + sum(sg.n_syn for sg in self.synapse_populations.values()))
         self.timestep = 0
+        self._step1 = None
         self._loaded = True
 
     def _load_library(self, num_recording_timesteps):
@@ -318,6 +320,9 @@ class GeNNModel:
                                        ctypes.c_int32]
         lib.genn_custom_update.argtypes = [ctypes.c_int32, ctypes.c_uint64,
                                            ctypes.c_int]
+        if hasattr(lib, "genn_step"):
+            lib.genn_step.argtypes = [ctypes.c_uint64]
+            lib.genn_step.restype = None
         lib.genn_init(ctypes.cast(self._ptr_table, ctypes.c_void_p),
                       self._params.ctypes.data, self._seed_used, self.dt,
                       num_recording_timesteps or 1)
@@ -399,6 +404,12 @@ class GeNNModel:
         return max(1, n)
 
     def step_time(self):
+        # the lean call once run_steps(1) has shown it applies (CPU, one
+        # thread, no step custom updates); it is most of a small step's cost
+        if self._step1 is not None and self._step1_threads == self.num_threads:
+            self._step1(self.timestep)
+            self.timestep += 1
+            return
         self.run_steps(1)
 
     def run_steps(self, n_steps, step_custom_updates=()):
@@ -411,11 +422,14 @@ class GeNNModel:
         self._check_loaded()
         ids, ptr = self._step_cus(tuple(step_custom_updates))
         n_steps = int(n_steps)
-        err = self._lib.genn_run_steps(self.timestep, n_steps,
-                                       self._threads(n_steps * self._step_work),
+        threads = self._threads(n_steps * self._step_work)
+        err = self._lib.genn_run_steps(self.timestep, n_steps, threads,
                                        ptr, len(ids))
         if self._device is not None:
             self._device.synchronize(err, "run_steps")
+        elif n_steps == 1 and threads == 1 and not len(ids):
+            self._step1 = getattr(self._lib, "genn_step", None)
+            self._step1_threads = self.num_threads
         self.timestep += n_steps
 
     def _step_cus(self, groups):
