@@ -164,6 +164,13 @@ def _resident_bytes_per_event(m):
 
 
 def _rss_now_mb():
+    # freed heap memory that malloc keeps is not the program's: hand it back
+    # first (glibc), so the figure is what is live
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
