@@ -112,3 +112,24 @@ def test_lexsort_and_sort_unique_events_match_reference():
     # ids too large to pack: the lexsort fallback gives the same answer
     big = sort_unique_events(ids + 2 ** 40, t, u, 700)
     assert list(zip((big[0] - 2 ** 40).tolist(), big[1].tolist(), big[2].tolist())) == want
+
+
+def test_released_events_read_back_and_come_home():
+    ds = SpikeDataset.from_lists([np.array([1.0, 2.0]), np.array([0.5])],
+                                 [np.array([0, 2]), np.array([1])], [0, 1], 3, 10.0)
+    t, u = ds.times.copy(), ds.units.copy()
+    reads = []
+    ds.release_events(lambda: (reads.append(1), (t.copy(), u.copy()))[1])
+    assert not ds.held and ds.n_events == 3 and len(ds) == 2 and not reads
+    # every access reads back (a transient copy), nothing is kept
+    assert np.array_equal(ds.times, t) and np.array_equal(ds.units, u)
+    sub = ds.subset([1])
+    assert sub.held and np.array_equal(sub.times, [0.5]) and not ds.held
+    assert len(reads) == 4
+    with pytest.raises(AttributeError, match="released"):
+        ds.times = t
+    ds.restore_events()
+    assert ds.held and np.array_equal(ds.sample(0)[0], [1.0, 2.0])
+    n = len(reads)
+    ds.times, ds.units
+    assert len(reads) == n
