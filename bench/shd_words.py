@@ -1,6 +1,7 @@
 """SHD training on spoken words with held-out speakers (a benchmark, not a test).
 
-    python bench/shd_words.py DATA_DIR [--seeds 1,2] [--baseline-only] [--peers] [KEY=VALUE ...]
+    python bench/shd_words.py DATA_DIR [--seeds 1,2] [--baseline-only] [--peers]
+                              [--normalise-duration MS] [KEY=VALUE ...]
 
 DATA_DIR holds shd_train.h5 / shd_test.h5 in SHD's layout, e.g. the
 spoken-words development set written by the project's data tool
@@ -16,7 +17,9 @@ Prints one JSON line per run:
 - the SNN (``SHDModel(p).train(p)``, then ``test`` of the last and of the best
   validation epoch) for each seed, with the SHD defaults unless overridden
   by KEY=VALUE (values as on the command line of train_scripts).
-Records: test accuracy (overall and per test speaker), best validation
+``--normalise-duration MS`` runs everything on a copy of the files with each
+sample's spikes stretched onto MS milliseconds (the floor's normalisation,
+given to the SNN too). Records: test accuracy (overall and per test speaker), best validation
 accuracy, epochs, s/epoch (wall) and
 CPU s/epoch, load average.
 """
@@ -215,6 +218,36 @@ def snn(data_dir, seed, overrides):
     return out
 
 
+def duration_normalised_copy(data_dir, span_ms):
+    """A copy of the SHD-layout files in a temporary folder with every
+    sample's spikes mapped linearly from its first..last spike onto
+    50 ms .. 50 + span_ms ms (the floor's duration normalisation, given to
+    every model)."""
+    import h5py
+    out = tempfile.mkdtemp(prefix="shd_words_normalised_")
+    for name in ("shd_train.h5", "shd_test.h5"):
+        with h5py.File(os.path.join(data_dir, name)) as f, \
+                h5py.File(os.path.join(out, name), "w") as g:
+            times = f["spikes"]["times"]
+            new = []
+            for t in times:
+                t = np.asarray(t)
+                lo, hi = (t.min(), t.max()) if t.size else (0.0, 1.0)
+                new.append((0.05 + (t - lo) / max(hi - lo, 1e-6) * (span_ms / 1000.0))
+                           .astype(t.dtype))
+            sp = g.create_group("spikes")
+            sp.create_dataset("times", (len(new),), data=new,
+                              dtype=h5py.vlen_dtype(times[0].dtype))
+            units = f["spikes"]["units"]
+            sp.create_dataset("units", (len(units),), data=list(units),
+                              dtype=h5py.vlen_dtype(units[0].dtype))
+            g.create_dataset("labels", data=f["labels"][:])
+            ex = g.create_group("extra")
+            for k in f["extra"]:
+                ex.create_dataset(k, data=f["extra"][k][:])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir")
@@ -223,8 +256,13 @@ def main():
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--peers", action="store_true",
                     help="also the non-spiking temporal models (needs torch: [bench] extra)")
+    ap.add_argument("--normalise-duration", type=float, metavar="MS",
+                    help="run on a copy with every sample stretched to MS "
+                    "(first to last spike), as the floor's bins are")
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     a = ap.parse_intermixed_args()
+    if a.normalise_duration:
+        a.data_dir = duration_normalised_copy(a.data_dir, a.normalise_duration)
     trial = [kv.split("=", 1)[1] for kv in a.overrides if kv.startswith("TRIAL_MS=")]
     if not a.no_baseline:
         print(json.dumps(baseline(a.data_dir, float(trial[-1]) if trial else 1400.0)),
