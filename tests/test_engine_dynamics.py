@@ -470,7 +470,8 @@ def test_recording_and_run_steps_match_step_time():
         else:
             for _ in range(100):
                 m.step_time()
-            assert m._step1 is not None     # the lean one-step call ran
+            if m._target.name == "cpu":     # the lean one-step call ran
+                assert m._step1 is not None
         return pop.spike_recording_data
 
     a, b = run(True), run(False)
