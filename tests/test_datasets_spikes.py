@@ -128,6 +128,9 @@ def test_released_events_read_back_and_come_home():
     assert len(reads) == 4
     with pytest.raises(AttributeError, match="released"):
         ds.times = t
+    import pickle
+    copy = pickle.loads(pickle.dumps(ds))       # carries its events
+    assert copy.held and np.array_equal(copy.times, t) and not ds.held
     ds.restore_events()
     assert ds.held and np.array_equal(ds.sample(0)[0], [1.0, 2.0])
     n = len(reads)

@@ -198,6 +198,14 @@ class SpikeDataset:
             self._times, self._units = self._read_back()
             self._read_back = None
 
+    def __getstate__(self):
+        # a pickled copy (e.g. for another process) holds its events
+        state = dict(self.__dict__)
+        if state.get("_times") is None:
+            state["_times"], state["_units"] = self._events()
+        state.pop("_read_back", None)
+        return state
+
     def _events(self):
         if self._times is not None:
             return self._times, self._units
