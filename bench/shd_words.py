@@ -20,8 +20,9 @@ Prints one JSON line per run:
 ``--normalise-duration MS`` runs everything on a copy of the files with each
 sample's spikes stretched onto MS milliseconds (the floor's normalisation,
 given to the SNN too). Records: test accuracy (overall and per test speaker), best validation
-accuracy, epochs, s/epoch (wall) and
-CPU s/epoch, load average.
+accuracy, epochs, s/epoch (wall) and CPU s/epoch, load average, the last
+epoch's hidden rate and fraction of hidden neurons silent all epoch, and how
+many spikes overflowed the spike buffers over the run.
 """
 import argparse
 import json
@@ -204,6 +205,8 @@ def snn(data_dir, seed, overrides):
            "test_acc": round(last["acc"], 4),
            "test_acc_per_speaker": per_speaker(last["predictions"], m.datasets["test"]),
            "hid_rate": round(hist[-1]["train_hid0_rate"], 2),
+           "hid_silent": round(hist[-1]["train_hid0_silent"], 3),
+           "spikes_overflowed": int(getattr(m.net, "overflow_count", 0)),
            "s_per_epoch": round(float(np.mean([h["time_s"] for h in hist])), 2),
            "cpu_s_per_epoch": round(cpu / len(hist), 2),
            "load_avg": round(os.getloadavg()[0], 2),

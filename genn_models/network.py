@@ -876,6 +876,11 @@ class EventPropNetwork:
         return {k: np.array(red.vars["reduced"].view)
                 for k, (_, _, red, _) in self.trained.items()}
 
+    @property
+    def adam_steps(self):
+        """Adam updates applied so far (kept in the optimiser state)."""
+        return self._adam_t
+
     def adam_step(self, lr):
         """One Adam step with learning rate ``lr`` on every trained variable."""
         c = self.cfg

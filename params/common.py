@@ -135,6 +135,10 @@ LEARNING = _g(
     ("ADAM_EPS", 1e-8, "Adam optimiser parameter", {"check": checks.positive}),
     ("ETA_DECAY", 1.0, "Multiplier for learning rate decay, applied every epoch",
      {"check": checks.positive}),
+    ("ETA_WARMUP", 0, "(added) Number of mini-batch updates over which the learning rate "
+     "rises linearly to ETA (update n uses ETA * n / ETA_WARMUP); 0 = none. Adam's first "
+     "steps move every weight by about ETA whatever its gradient's size, which can silence "
+     "much of a hidden layer that sees many input spikes", {"check": checks.non_negative}),
 )
 
 # Learning-rate schedule driven by moving averages of validation accuracy:

@@ -374,7 +374,7 @@ class Simulator:
                 stats.add(res, local[(k - 1) * B:k * B])
                 if learn:
                     _check_finite(net.reduce_gradients(), split, epoch, k - 1)
-                    net.adam_step(self.eta)
+                    net.adam_step(self._lr(p))
             if k < n_trials:
                 stats.add_hidden(net)
                 if record is not None:
@@ -386,6 +386,15 @@ class Simulator:
         if not learn:
             net.reduce_gradients()  # drop what evaluation accumulated
         return stats
+
+    def _lr(self, p):
+        """The learning rate of the next update: ETA as scheduled, ramped
+        over the first ETA_WARMUP updates (counted by the optimiser, so a
+        resumed run goes on where it stopped)."""
+        n = p["ETA_WARMUP"] if "ETA_WARMUP" in p else 0
+        if not n:
+            return self.eta
+        return self.eta * min(1.0, (self.net.adam_steps + 1) / n)
 
     # -- public API --------------------------------------------------------
     def train(self, p):

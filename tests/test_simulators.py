@@ -258,3 +258,33 @@ def test_evaluation_sees_every_spike_with_dropout_scaled_weights(tmp_path):
     tr_a = a._pass("train", p, learn=True, epoch=9).summary()
     tr_b = b._pass("train", q, learn=True, epoch=9).summary()
     assert tr_a["hid0_rate"] < 0.9 * tr_b["hid0_rate"]
+
+
+def test_eta_warmup_ramps_the_first_updates(tmp_path):
+    """Adam's first update moves each weight by about ETA (m/sqrt(v) = +-1);
+    with ETA_WARMUP=4 the first update is a quarter of that, and the ramp
+    goes on from the optimiser's step count when a run resumes."""
+    def one_batch(out, **kw):
+        p = small_yinyang(tmp_path / out, N_TRAIN=32, N_BATCH=32, N_EPOCHS=1,
+                          ETA=0.004, ETA_DECAY=1.0, **kw)
+        m = YinYangModel(p)
+        w0 = m.net.state_dict()["w_in0"].copy()
+        m.train(p)
+        return m, p, m.net.state_dict()["w_in0"] - w0
+
+    _, _, plain = one_batch("plain")
+    m, p, warm = one_batch("warm", ETA_WARMUP=4)
+    moved = np.abs(plain) > 1e-6
+    assert moved.sum() >= 20
+    # float32 weights: compare to a few ulps of the weights' size
+    np.testing.assert_allclose(np.abs(plain[moved]), 0.004, atol=2e-5)
+    np.testing.assert_allclose(warm[moved], plain[moved] / 4, atol=2e-5)
+    # resumed: update 2 of the ramp (ETA / 2), not update 1 again
+    w1 = m.net.state_dict()["w_in0"].copy()
+    q = dict(p, N_EPOCHS=2, LOAD_LAST=True)
+    m2 = YinYangModel(q)
+    m2.train(q)
+    step2 = m2.net.state_dict()["w_in0"] - w1
+    assert m2.net.adam_steps == 2
+    assert np.max(np.abs(step2)) <= 0.004 / 2 + 2e-5
+    assert np.max(np.abs(step2)) > 0.004 / 4 * 1.5
