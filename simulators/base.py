@@ -145,6 +145,24 @@ def _warn_silent(stats, epoch, reg_type="none"):
                 f"REWIRE_SILENT / REWIRE_LIFT{reg}", RuntimeWarning, stacklevel=3)
 
 
+def _warn_dying(stats, epoch, warned, share=0.5):
+    """Once per layer and run: a hidden layer with at least ``share`` of its
+    neurons silent for a whole training epoch learns with the rest only
+    (a silent neuron gets no gradient and stays silent)."""
+    for layer in range(len(stats.spike_sum)):
+        if layer in warned or not stats.n:
+            continue
+        frac = float(np.mean(stats.silent(layer)))
+        if share <= frac < 1.0:
+            warned.add(layer)
+            warnings.warn(
+                f"{frac:.0%} of hidden layer {layer} did not spike in training epoch "
+                f"{epoch}: silent neurons get no gradient and stay silent. Adam's first "
+                "updates move every weight by about ETA; ETA_WARMUP (a few epochs of "
+                "updates), a lower ETA or REWIRE_SILENT keep more of the layer",
+                RuntimeWarning, stacklevel=3)
+
+
 class Simulator:
     """Base of the per-benchmark simulators; subclasses supply data and network."""
     benchmark = None
@@ -505,6 +523,7 @@ class Simulator:
         if eval_split == "test" and self.datasets.get("test") is not None:
             evals.append("test")
         select = "val_acc" if has_val else "train_acc"
+        self._dying_warned = set()
         while self.epoch < p["N_EPOCHS"]:
             epoch = self.epoch
             t0 = time.perf_counter()
@@ -516,6 +535,7 @@ class Simulator:
                                record=record)
             row = {"epoch": epoch, **train.summary("train_")}
             _warn_silent(train, epoch, p["REG_TYPE"] if "REG_TYPE" in p else "none")
+            _warn_dying(train, epoch, self._dying_warned)
             evs = {}
             for split in evals:
                 evs[split] = self._pass(split, p, learn=False, epoch=epoch)

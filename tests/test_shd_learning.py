@@ -7,6 +7,7 @@ sum-family readout integrated V exactly over each step, its adjoint came in
 pulses on the time grid and the hidden gradients at dt 1 ms were dominated by
 that sampling: these networks stayed near chance (or anti-learned).
 """
+import warnings
 import numpy as np
 import pytest
 
@@ -131,3 +132,23 @@ def test_a_regulariser_that_silences_the_layer_is_named(data, tmp_path):
     p = params(data, tmp_path, REG_TYPE="simple", LBD_UPPER=1.0, N_EPOCHS=4, ETA=0.1)
     with pytest.warns(RuntimeWarning, match="REG_TYPE='simple' lower LBD_UPPER"):
         SHDModel(p, n_channels=N_CH).train(p)
+
+
+def test_adam_silencing_much_of_the_layer_is_reported_and_warmup_keeps_it(data, tmp_path):
+    """A large ETA silences most of the hidden layer in the first epoch
+    (Adam's first updates move every weight by about ETA); the run says so
+    once. ETA_WARMUP ramps those updates and keeps the layer spiking."""
+    def run(out, **kw):
+        p = params(data, tmp_path / out, NUM_HIDDEN=64, N_EPOCHS=4, ETA=0.3, **kw)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            hist = SHDModel(p, n_channels=N_CH).train(p)["history"]
+        said = [str(w.message) for w in rec if "of hidden layer 0 did not spike" in str(w.message)]
+        return [h["train_hid0_silent"] for h in hist], said
+
+    silent, said = run("plain")
+    assert silent[0] == 0.0 and min(silent[1:]) >= 0.5
+    assert len(said) == 1 and "ETA_WARMUP" in said[0]
+    silent_w, said_w = run("warm", ETA_WARMUP=30)
+    assert not said_w
+    assert max(silent_w) < 0.5 * min(silent[1:])
