@@ -129,31 +129,28 @@ def _check_finite(grads, split, epoch, trial):
 _PREFIX = {"train": "train_", "validation": "val_", "test": "test_"}
 
 
-def _warn_silent(stats, epoch, reg_type="none"):
-    """A hidden layer without a spike in a whole training epoch passes no
-    gradient (EventProp's gradients flow through spikes): say so."""
+def _warn_silent(stats, epoch, reg_type="none", warned=None, share=0.5):
+    """Silent hidden neurons of a training epoch pass no gradient
+    (EventProp's gradients flow through spikes): say so for a layer without
+    a spike, every epoch, and once per run (layers in ``warned``) for a
+    layer with at least ``share`` of its neurons silent, which then learns
+    with the rest only (a silent neuron stays silent)."""
     # Adam turns the regulariser's steady push into full-size steps: where
     # the loss gradient is small (SHD) even LBD_UPPER 1e-9 silences a layer
     reg = (f"; with REG_TYPE={reg_type!r} lower LBD_UPPER (SHD-sized networks "
            "need about 1e-10 or less)" if reg_type not in (None, "none") else "")
+    warned = set() if warned is None else warned
     for layer in range(len(stats.spike_sum)):
-        if stats.n and stats.silent(layer).all():
+        if not stats.n:
+            continue
+        frac = float(np.mean(stats.silent(layer)))
+        if frac == 1.0:
             warnings.warn(
                 f"hidden layer {layer} did not spike in training epoch {epoch}: no "
                 "gradient reaches it or the layers below; raise its input weights "
                 "(INPUT_HIDDEN_MEAN / HIDDEN_HIDDENFWD_MEAN), lower ETA, or use "
                 f"REWIRE_SILENT / REWIRE_LIFT{reg}", RuntimeWarning, stacklevel=3)
-
-
-def _warn_dying(stats, epoch, warned, share=0.5):
-    """Once per layer and run: a hidden layer with at least ``share`` of its
-    neurons silent for a whole training epoch learns with the rest only
-    (a silent neuron gets no gradient and stays silent)."""
-    for layer in range(len(stats.spike_sum)):
-        if layer in warned or not stats.n:
-            continue
-        frac = float(np.mean(stats.silent(layer)))
-        if share <= frac < 1.0:
+        elif frac >= share and layer not in warned:
             warned.add(layer)
             warnings.warn(
                 f"{frac:.0%} of hidden layer {layer} did not spike in training epoch "
@@ -523,7 +520,7 @@ class Simulator:
         if eval_split == "test" and self.datasets.get("test") is not None:
             evals.append("test")
         select = "val_acc" if has_val else "train_acc"
-        self._dying_warned = set()
+        warned_silent = set()         # layers said to be half silent, once per run
         while self.epoch < p["N_EPOCHS"]:
             epoch = self.epoch
             t0 = time.perf_counter()
@@ -534,8 +531,8 @@ class Simulator:
             train = self._pass("train", p, learn=True, epoch=epoch, rng=rng,
                                record=record)
             row = {"epoch": epoch, **train.summary("train_")}
-            _warn_silent(train, epoch, p["REG_TYPE"] if "REG_TYPE" in p else "none")
-            _warn_dying(train, epoch, self._dying_warned)
+            _warn_silent(train, epoch, p["REG_TYPE"] if "REG_TYPE" in p else "none",
+                         warned_silent)
             evs = {}
             for split in evals:
                 evs[split] = self._pass(split, p, learn=False, epoch=epoch)
