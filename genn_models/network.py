@@ -28,7 +28,8 @@ class DataCapacityError(ValueError):
 
 
 class SpikeBufferOverflow(RuntimeError):
-    """More spikes than N_MAX_SPIKE in two consecutive trials."""
+    """More spikes held at once than N_MAX_SPIKE (this trial's and the
+    previous trial's not yet replayed)."""
 
 
 @dataclass
@@ -59,7 +60,7 @@ class HiddenLayer:
     rho_upper: float = 5000.0
     glb_upper: float = 1e-5
     pdrop: float = 0.0
-    n_max_spike: int = 50
+    n_max_spike: int = 50          # None: n_steps, which never overflows
 
 
 @dataclass
@@ -81,7 +82,7 @@ class NetworkConfig:
     trial_ms: float = 20.0
     dt: float = 1.0
     batch_size: int = 32
-    n_max_spike_in: int = 50
+    n_max_spike_in: int = 50       # None: n_steps
     pdrop_in: float = 0.0
     train_w: bool = True
     train_w_out: bool = True
@@ -149,7 +150,7 @@ class EventPropNetwork:
         self.model = m
         B = c.batch_size
         common = {"trial_t": c.trial_ms}
-        zero_ring = {"rp": 0, "wp": 0, "n_fwd": 0, "n_back": 0, "n_prev": 0,
+        zero_ring = {"rp": 0, "wdown": 0, "n_fwd": 0, "n_back": 0,
                      "back_spike": 0, "overflow": 0, "rev_t": 0.0,
                      "t_next": 0.0}
         self.resets = []       # (group name, pop, part)
@@ -175,7 +176,7 @@ class EventPropNetwork:
             self.inp.set_param_dynamic("record_capacity")
         else:
             in_model, in_part = input_neuron(api, pdrop=c.pdrop_in > 0)
-            p = dict(common, N_max_spike=c.n_max_spike_in)
+            p = dict(common, N_max_spike=c.n_max_spike_in or self.n_steps)
             if c.pdrop_in > 0:
                 p["p_drop"] = c.pdrop_in
             self.inp = self._add_pop(
@@ -192,7 +193,8 @@ class EventPropNetwork:
                                             pdrop=L.pdrop > 0)
             het = L.kind == "hetLIF" or L.train_tau
             params = dict(common, N_batch=B, V_thresh=L.v_thresh,
-                          V_reset=L.v_reset, N_max_spike=L.n_max_spike)
+                          V_reset=L.v_reset,
+                          N_max_spike=L.n_max_spike or self.n_steps)
             vars_ = dict(zero_ring, V=L.v_reset, I=0.0, lambda_V=0.0,
                          lambda_I=0.0)
             if het:
@@ -486,7 +488,7 @@ class EventPropNetwork:
         (as in GeNN), so set_data() comes first: it reserves the room for
         the data of every later upload.
         """
-        # ring buffers: N_max_spike entries per neuron and batch slot
+        # spike buffers: N_max_spike entries per neuron and batch slot
         for pop in ([] if self.event_input else [self.inp]) + self.hidden:
             n = self.cfg.batch_size * self.pop_size[pop.name] * \
                 int(self.pop_params[pop.name]["N_max_spike"])
@@ -864,7 +866,7 @@ class EventPropNetwork:
         if total:
             msg = (f"{total} spikes did not fit the spike buffers "
                    f"(N_MAX_SPIKE); their gradients are missing: raise "
-                   "N_MAX_SPIKE")
+                   "N_MAX_SPIKE (None: one trial's steps, which nothing overflows)")
             if self.cfg.overflow == "error":
                 raise SpikeBufferOverflow(msg)
             warnings.warn(msg, RuntimeWarning, stacklevel=3)

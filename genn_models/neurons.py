@@ -8,7 +8,8 @@ Wunderlich & Pehle's (``tau_m dlambda_V/ds = -lambda_V - dl/dV``,
 
 Each trial runs forward while the previous trial runs backward in the same
 steps: spike times (and what the backward jump needs) go into per-neuron
-ring buffers of N_max_spike entries that hold two trials; a backward spike is
+buffers of N_max_spike entries, filled from alternate ends (so that n_steps
+entries always suffice); a backward spike is
 flagged (``back_spike``) one step early so the synapse delivers
 ``w (lambda_V - lambda_I)_post`` to ``RevISyn`` in the step it is processed.
 """
@@ -73,63 +74,74 @@ def _trial_part(loss_scale=True):
 
 
 # ---------------------------------------------------------------------------
-# Spike record: ring buffer of two trials, read backwards
+# Spike record: one buffer per neuron, filled from alternate ends, read backwards
 # ---------------------------------------------------------------------------
 
 def _record_part(extra_buffers=()):
-    """Forward spikes into the ring buffer; backward reads it in reverse.
+    """Forward spikes into a per-neuron buffer; backward reads it in reverse.
+
+    Consecutive trials fill the buffer from opposite ends (``wdown``): one
+    upward from entry 0, the next downward from entry N_max_spike - 1. The
+    previous trial is replayed latest spike first, so the entries it frees
+    are the ones the current trial writes into next. At local step n at
+    most n spikes of this trial and N - 1 - n unreplayed spikes of the
+    previous one are held: N_max_spike = n_steps entries can never
+    overflow. Overflow (more entries held at once than N_max_spike) is
+    counted in ``overflow`` and the spike is not recorded.
 
     Stored times are positive, or negative for a spike that was not
     transmitted (dropout): its own adjoint jump still happens, its backward
-    event does not. Overflow (more than N_max_spike spikes in two trials) is
-    counted in ``overflow`` and the spike is not recorded.
+    event does not. ``rp`` is the previous trial's next entry to replay.
     """
     bufs = ["tk"] + list(extra_buffers)
     store = "".join(f"        {b}[off + wp] = {b}_now;\n"
                     for b in extra_buffers)
+    # the previous trial ran the other way: written upward (this one writes
+    # down), its latest unreplayed spike is entry n_back - 1, else nmax - n_back
+    step_back = ("n_back--; rp = wdown ? n_back - 1 : nmax - n_back;\n"
+                 "    t_next = n_back > 0 ? tk[off + rp] : 0.0;")
     return Part(
         params=["N_max_spike"],
-        vars=[("rp", "int"), ("wp", "int"), ("n_fwd", "int"),
-              ("n_back", "int"), ("n_prev", "int"),
-              ("back_spike", "uint8_t"), ("overflow", "unsigned int"),
-              ("t_next", "scalar")],
+        vars=[("rp", "int"), ("wdown", "int"), ("n_fwd", "int"),
+              ("n_back", "int"), ("back_spike", "uint8_t"),
+              ("overflow", "unsigned int"), ("t_next", "scalar")],
         egps=[(b, "scalar*") for b in bufs],
         trial_reset_egps=[("tk", "scalar*")],
         code={
             # t_next caches tk[off + rp], so the buffer is only touched at spikes
-            "prelude": """
+            "prelude": f"""
 const int nmax = (int) N_max_spike;
 const int off = (batch * num_neurons + id) * nmax;
 // entries at or after the current backward time are done (t_k = T carries no gradient)
-while (n_back > 0 && fabs(t_next) > trial_t - t_loc + 0.5 * dt) {
-    rp = (rp + nmax - 1) % nmax; n_back--;
-    t_next = n_back > 0 ? tk[off + rp] : 0.0;
-}
+while (n_back > 0 && fabs(t_next) > trial_t - t_loc + 0.5 * dt) {{
+    {step_back}
+}}
 const bool back_now = n_back > 0 && fabs(fabs(t_next) - (trial_t - t_loc)) < 0.5 * dt;
 """,
-            "backward_flag": """
-if (back_now) {
-    rp = (rp + nmax - 1) % nmax; n_back--;
-    t_next = n_back > 0 ? tk[off + rp] : 0.0;
-}
+            "backward_flag": f"""
+if (back_now) {{
+    {step_back}
+}}
 // flag the next backward spike one step early: its event is delivered next step
 back_spike = (n_back > 0 && t_next > 0.0
               && fabs(t_next - (trial_t - t_loc - dt)) < 0.5 * dt) ? 1 : 0;
 """},
         # nmax and off are the sim code's (GeNN 5: one scope)
         reset=f"""
-    if (n_fwd + n_prev >= nmax) {{
+    if (n_fwd + n_back >= nmax) {{
         overflow++;
     }}
     else {{
+        const int wp = wdown ? nmax - 1 - n_fwd : n_fwd;
         tk[off + wp] = drop ? -(t_loc + dt) : (t_loc + dt);
-{store}        wp = (wp + 1) % nmax; n_fwd++;
+{store}        n_fwd++;
     }}
 """,
+        # in order: the trial just run becomes the one to replay
         trial_reset={"t_next": "n_fwd > 0 ? tk[(batch * num_neurons + id) * (int) N_max_spike"
-                               " + (wp + (int) N_max_spike - 1) % (int) N_max_spike] : 0.0",
-                     "n_prev": "n_fwd", "n_back": "n_fwd", "n_fwd": "0",
-                     "rp": "(wp + (int) N_max_spike - 1) % (int) N_max_spike",
+                               " + (wdown ? (int) N_max_spike - n_fwd : n_fwd - 1)] : 0.0",
+                     "n_back": "n_fwd", "n_fwd": "0", "wdown": "1 - wdown",
+                     "rp": "wdown ? n_back - 1 : (int) N_max_spike - n_back",
                      "back_spike": "0"})
 
 

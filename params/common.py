@@ -66,9 +66,12 @@ EXPERIMENT = _g(
      "None draws one, which is recorded in NAME.json and the checkpoints",
      {"kind": "int", "check": checks.seed}),
     ("TRIAL_MS", 20.0, "Duration of trials in milliseconds", {"check": checks.positive}),
-    ("N_MAX_SPIKE", 400, "Size of the buffer for saved spikes in number of spikes; note the "
-     "buffer contains saved spikes across two trials (the engine's event-driven input "
-     "sizes its own record to the data)", {"check": checks.positive}),
+    ("N_MAX_SPIKE", 400, "Size of the buffer for saved spikes in number of spikes per "
+     "neuron; it holds this trial's spikes and the previous trial's not yet replayed "
+     "backwards, at most one trial's number of steps (TRIAL_MS / DT_MS), which None "
+     "chooses: no spike can then overflow (the engine's event-driven input sizes its "
+     "own record to the data)",
+     {"kind": "int", "check": checks.positive, "allow_none": True}),
     ("N_BATCH", 32, "Size of mini-batches run in parallel", {"check": checks.positive}),
     ("N_TRAIN", 55000, "Number of training examples", {"check": checks.positive}),
     ("N_EPOCHS", 10, "Number of epochs to train", {"check": checks.non_negative}),

@@ -17,13 +17,14 @@ sequential MNIST"):
   steps per sample; here times are in ms and a trial is the first second of
   each gesture (the gestures repeat a movement of about 1 s; the recordings
   last about 6 s), 1,000 steps;
-- N_MAX_SPIKE 500 (original 3000): the input channels share the size of
-  the spike ring buffer (2048 channels x N_BATCH x N_MAX_SPIKE floats: 131
-  MB at 500, 786 MB at 3000); the buffer holds two trials, so 500 keeps up
-  to 250 spikes per channel and trial, about twice the busiest channel of
-  synthetic data at DVS gesture's event rate (bench/dvs_smnist.py); a
-  channel beyond that (a flickering pixel) loses spikes from its gradient,
-  which is counted and warned about;
+- N_MAX_SPIKE 500 (original 3000): on real GeNN the input channels share
+  the size of the spike buffer (2048 channels x N_BATCH x N_MAX_SPIKE
+  floats: 131 MB at 500, 786 MB at 3000; the engine's event-driven input
+  sizes its own); 500 holds a neuron's spikes at up to 500 Hz sustained over
+  consecutive 1 s trials, more than twice the busiest channel of synthetic
+  data at DVS gesture's event rate (bench/dvs_smnist.py); a neuron beyond
+  that loses spikes from its gradient, which is counted and warned about
+  (None: 1000, which nothing can overflow);
 - INPUT_HIDDEN_MEAN 0.006, INPUT_HIDDEN_STD 0.003 (original 0.02, 0.01):
   after downsampling a sample has ~44,000 input spikes per second (at
   ~60,000 events/s on the 128 x 128 sensor), seven times SHD's rate; the

@@ -24,6 +24,8 @@ measured time per epoch):
   0.1 drives it at ~25 Hz;
 - NU_LOWER stays 0.1 (original 5): the key has no effect in this package
   (params.describe("NU_LOWER")), so only its default is accepted;
+- N_MAX_SPIKE None (original 1500): one trial's steps (784), which no
+  spike train can overflow (params/shd.py);
 - N_EPOCHS 100 as the original (its key N_EPOCH is now N_EPOCHS).
 
 "speaker" evaluation does not apply (MNIST has no writer ids in its files).
@@ -53,7 +55,7 @@ DATA = [
 
 SPECS = register(BENCHMARK, event_specs(DATA, overrides={
     "TRIAL_MS": {"default": 784.0},
-    "N_MAX_SPIKE": {"default": 1500},
+    "N_MAX_SPIKE": {"default": None},
     "N_TRAIN": {"default": 55000},
     "N_VALIDATE": {"default": 5000},
     "INPUT_HIDDEN_MEAN": {"default": 0.1},

@@ -1,5 +1,7 @@
 """EventProp gradients of the generated models against finite differences of
 the independent continuous-time reference (tests/reference)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -262,6 +264,59 @@ def test_spike_buffer_overflow_is_reported():
     case.cfg.overflow = "warn"
     with pytest.warns(RuntimeWarning, match="did not fit"):
         case.engine_gradients()
+
+
+def _busy_layer_gradients(n_max_spike, n_trials=4):
+    """A hidden layer that spikes in (nearly) every step of every trial, run
+    over consecutive trials of one sample with spike buffers of
+    ``n_max_spike`` entries: the gradients of each trial, the overflow count
+    and the hidden spikes per trial and neuron."""
+    dt, T_busy = 0.1, 3.0
+    sample = [[float(t) for t in np.arange(0.0, T_busy, dt)]] * N_IN
+    rng = np.random.default_rng(5)
+    w = {"w_in0": rng.uniform(40.0, 60.0, (N_IN, N_H)),
+         "w_out": rng.normal(0.0, 1.0, (N_H, N_OUT))}
+    case = Case(N_IN, [HiddenLayer(N_H, n_max_spike=n_max_spike)], N_OUT, "sum",
+                T_busy, dt, w, [sample], [1], name="evp_busy")
+    case.cfg.record_spikes = ("hidden0",)
+    case.cfg.overflow = "warn"
+    case.cfg.n_max_spike_in = 2 * len(sample[0]) + 2
+    net = EventPropNetwork(case.cfg).build()
+    net.set_data(*to_neuron_major([sample], N_IN), [1])
+    net.load()
+    for k, v in w.items():
+        net.set(k, v.ravel())
+    net.set_order(np.zeros(n_trials + 1, int))
+    grads, counts = [], []
+    for k in range(n_trials + 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            net.run_trial(k)
+        if k:
+            grads.append({n: g.copy() for n, g in net.reduce_gradients().items()})
+        _, ids = net.spikes("hidden0")[0]
+        counts.append(np.bincount(ids, minlength=N_H))
+    return grads, getattr(net, "overflow_count", 0), counts, int(round(T_busy / dt))
+
+
+def test_spike_buffers_of_one_trials_steps_never_overflow():
+    """Consecutive trials fill the buffer from opposite ends and the replay
+    of the previous trial frees entries as fast as the next one fills them:
+    n_steps entries hold every spike of neurons that spike in every step,
+    where a buffer holding two whole trials would need about 2 n_steps."""
+    grads, overflow, counts, n_steps = _busy_layer_gradients(n_steps_entries := 30)
+    assert n_steps_entries == n_steps
+    assert overflow == 0
+    assert min(c.min() for c in counts) >= n_steps - 2      # busy in every trial
+    ref, overflow_ref, _, _ = _busy_layer_gradients(3 * n_steps)
+    assert overflow_ref == 0
+    for g, r in zip(grads, ref):
+        for name in r:
+            np.testing.assert_array_equal(g[name], r[name])
+    assert any(np.abs(r["w_in0"]).max() > 0 for r in ref)
+    # one entry fewer than the bound does overflow: the bound is tight
+    _, overflow_small, _, _ = _busy_layer_gradients(n_steps - 3)
+    assert overflow_small > 0
 
 
 def test_trials_are_independent():

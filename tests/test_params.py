@@ -51,7 +51,7 @@ SHD_TABLE = {
     "NAME": "test", "DEBUG_HIDDEN_N": False, "OUT_DIR": ".", "DT_MS": 1.0, "BUILD": True,
     "TIMING": True,
     "TRAIN_DATA_SEED": 123, "TEST_DATA_SEED": 456, "MODEL_SEED": None, "TRIAL_MS": 1400.0,
-    "N_MAX_SPIKE": 1500, "N_TRAIN": 7644, "N_VALIDATE": 512, "SHUFFLE": True,
+    "N_MAX_SPIKE": None, "N_TRAIN": 7644, "N_VALIDATE": 512, "SHUFFLE": True,
     "NUM_HIDDEN": 256, "RECURRENT": False, "N_HID_LAYER": 1,
     "TAU_SYN": 5.0, "TAU_MEM": 20.0, "V_THRESH": 1.0, "V_RESET": 0.0,
     "HIDDEN_NEURON_TYPE": "LIF", "OUTPUT_NEURON_TYPE": "LI", "TAU_B": 100.0, "B_INCR": 0.1,
