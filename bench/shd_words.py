@@ -381,15 +381,14 @@ def main():
     if a.normalise_duration:
         a.data_dir = duration_normalised_copy(a.data_dir, a.normalise_duration)
     trial = [kv.split("=", 1)[1] for kv in a.overrides if kv.startswith("TRIAL_MS=")]
+    trial_ms = float(trial[-1]) if trial else 1400.0
     if not a.no_baseline:
-        print(json.dumps(baseline(a.data_dir, float(trial[-1]) if trial else 1400.0)),
-              flush=True)
+        print(json.dumps(baseline(a.data_dir, trial_ms)), flush=True)
     if a.peers:
-        for r in temporal_peers(a.data_dir, float(trial[-1]) if trial else 1400.0):
+        for r in temporal_peers(a.data_dir, trial_ms):
             print(json.dumps(r), flush=True)
     if a.bptt:
-        print(json.dumps(bptt_peer(a.data_dir, float(trial[-1]) if trial else 1400.0,
-                                   epochs=a.bptt)), flush=True)
+        print(json.dumps(bptt_peer(a.data_dir, trial_ms, epochs=a.bptt)), flush=True)
     if a.baseline_only:
         return 0
     for s in a.seeds.split(","):

@@ -150,9 +150,9 @@ class EventPropNetwork:
         self.model = m
         B = c.batch_size
         common = {"trial_t": c.trial_ms}
-        zero_ring = {"rp": 0, "wdown": 0, "n_fwd": 0, "n_back": 0,
-                     "back_spike": 0, "overflow": 0, "rev_t": 0.0,
-                     "t_next": 0.0}
+        zero_record = {"rp": 0, "wdown": 0, "n_fwd": 0, "n_back": 0,
+                       "back_spike": 0, "overflow": 0, "rev_t": 0.0,
+                       "t_next": 0.0}
         self.resets = []       # (group name, pop, part)
         # dropout on (training); while off, the trained weights that
         # evaluation holds scaled (set_dropout)
@@ -181,7 +181,7 @@ class EventPropNetwork:
                 p["p_drop"] = c.pdrop_in
             self.inp = self._add_pop(
                 "input", c.n_in, in_model, p,
-                dict(zero_ring, startSpike=0, endSpike=0, dropped=0))
+                dict(zero_record, startSpike=0, endSpike=0, dropped=0))
         self.resets.append((self.inp, in_model, in_part))
         if c.pdrop_in > 0:
             self.inp.set_param_dynamic("p_drop")     # off in evaluation
@@ -195,7 +195,7 @@ class EventPropNetwork:
             params = dict(common, N_batch=B, V_thresh=L.v_thresh,
                           V_reset=L.v_reset,
                           N_max_spike=L.n_max_spike or self.n_steps)
-            vars_ = dict(zero_ring, V=L.v_reset, I=0.0, lambda_V=0.0,
+            vars_ = dict(zero_record, V=L.v_reset, I=0.0, lambda_V=0.0,
                          lambda_I=0.0)
             if het:
                 vars_["tau_m"] = self._tau_init(L.tau_m, L.tau_m_init_std,

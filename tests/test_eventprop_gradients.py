@@ -304,8 +304,8 @@ def test_spike_buffers_of_one_trials_steps_never_overflow():
     of the previous trial frees entries as fast as the next one fills them:
     n_steps entries hold every spike of neurons that spike in every step,
     where a buffer holding two whole trials would need about 2 n_steps."""
-    grads, overflow, counts, n_steps = _busy_layer_gradients(n_steps_entries := 30)
-    assert n_steps_entries == n_steps
+    grads, overflow, counts, n_steps = _busy_layer_gradients(30)
+    assert n_steps == 30
     assert overflow == 0
     assert min(c.min() for c in counts) >= n_steps - 2      # busy in every trial
     ref, overflow_ref, _, _ = _busy_layer_gradients(3 * n_steps)
