@@ -1,7 +1,8 @@
 """SHD training on spoken words with held-out speakers (a benchmark, not a test).
 
     python bench/shd_words.py DATA_DIR [--seeds 1,2] [--baseline-only] [--peers]
-                              [--bptt EPOCHS] [--normalise-duration MS] [KEY=VALUE ...]
+                              [--bptt EPOCHS] [--normalise-duration MS] [--ensemble]
+                              [KEY=VALUE ...]
 
 DATA_DIR holds shd_train.h5 / shd_test.h5 in SHD's layout, e.g. the
 spoken-words development set written by the project's data tool
@@ -20,7 +21,9 @@ Prints one JSON line per run:
   the field's standard training of the same network;
 - the SNN (``SHDModel(p).train(p)``, then ``test`` of the last and of the best
   validation epoch) for each seed, with the SHD defaults unless overridden
-  by KEY=VALUE (values as on the command line of train_scripts).
+  by KEY=VALUE (values as on the command line of train_scripts);
+- with --ensemble, the seeds' networks as one ensemble
+  (``simulators.ensemble``: class probabilities averaged per test sample).
 ``--normalise-duration MS`` runs everything on a copy of the files with each
 sample's spikes stretched onto MS milliseconds (the floor's normalisation,
 given to the SNN too). Records: test accuracy (overall and per test speaker), best validation
@@ -290,7 +293,7 @@ def per_speaker(preds, ds):
             for s in np.unique(spk)}
 
 
-def snn(data_dir, seed, overrides):
+def snn(data_dir, seed, overrides, members=None):
     from params.shd import defaults
     from simulators.shd import SHDModel
     from train_scripts.cli import parse_value
@@ -329,6 +332,33 @@ def snn(data_dir, seed, overrides):
         out["test_acc_best_val"] = round(best["acc"], 4)
         out["test_acc_best_val_per_speaker"] = per_speaker(best["predictions"],
                                                            m.datasets["test"])
+    if members is not None:
+        members.setdefault("last", []).append(_member(last))
+        if p["CHECKPOINT"] and p["N_VALIDATE"]:
+            members.setdefault("best_val", []).append(_member(best))
+        members["test"] = m.datasets["test"]
+    return out
+
+
+def _member(res):
+    pr = res["predictions"]
+    return pr[:, 0], pr[:, 1], res["scores"]
+
+
+def ensemble_rows(members, seeds):
+    """The seeds' networks as one ensemble (class probabilities averaged per
+    test sample), for the last and the best-validation epochs."""
+    from simulators.ensemble import combine
+    out = {"bench": "shd_words", "model": "snn_ensemble", "seeds": seeds}
+    for kind in ("last", "best_val"):
+        if kind not in members:
+            continue
+        res = combine(members[kind])
+        rows = np.stack([res["ids"], res["labels"], res["pred"]], 1)
+        key = "test_acc" if kind == "last" else "test_acc_best_val"
+        out[key] = round(res["acc"], 4)
+        out[key + "_per_speaker"] = per_speaker(rows, members["test"])
+        out[key + "_members"] = [round(x, 4) for x in res["member_acc"]]
     return out
 
 
@@ -376,6 +406,9 @@ def main():
     ap.add_argument("--normalise-duration", type=float, metavar="MS",
                     help="run on a copy with every sample stretched to MS "
                     "(first to last spike), as the floor's bins are")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="also the seeds' networks as one ensemble (mean class "
+                    "probabilities per test sample)")
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     a = ap.parse_intermixed_args()
     if a.normalise_duration:
@@ -391,8 +424,12 @@ def main():
         print(json.dumps(bptt_peer(a.data_dir, trial_ms, epochs=a.bptt)), flush=True)
     if a.baseline_only:
         return 0
-    for s in a.seeds.split(","):
-        print(json.dumps(snn(a.data_dir, int(s), a.overrides)), flush=True)
+    members = {} if a.ensemble else None
+    seeds = [int(s) for s in a.seeds.split(",")]
+    for s in seeds:
+        print(json.dumps(snn(a.data_dir, s, a.overrides, members)), flush=True)
+    if a.ensemble:
+        print(json.dumps(ensemble_rows(members, seeds)), flush=True)
     return 0
 
 

@@ -204,7 +204,8 @@ RECORDING = _g(
     ("COLLECT_CONFUSION", False, "Whether to collect confusion matrices during training / "
      "testing"),
     ("REC_PREDICTIONS", False, "Whether to record the individual predictions during "
-     "training / testing"),
+     "training / testing (a test pass also writes each sample's output scores, "
+     "which train_scripts.ensemble combines)"),
 )
 
 LOSS = _g(

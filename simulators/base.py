@@ -582,9 +582,10 @@ class Simulator:
             elif p["WRITE_TO_DISK"]:
                 outputs.save_confusion(p, split, stats.confusion)
         if _flag(p, "REC_PREDICTIONS"):
-            preds = stats.prediction_array()
+            preds, scores = stats.prediction_array(), stats.score_array()
             row[f"{prefix}predictions"] = preds
-            outputs.write_predictions(p, split, epoch, preds)
+            row[f"{prefix}scores"] = scores
+            outputs.write_predictions(p, split, epoch, preds, scores)
 
     # -- learning-rate schedule ---------------------------------------------
     def _schedule(self, p, row):

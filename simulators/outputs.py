@@ -269,6 +269,7 @@ class PassStats:
         self.n = 0
         self.confusion = np.zeros((n_classes, n_classes), np.int64)  # [true, predicted]
         self.predictions = []       # (sample id in the split, label, prediction)
+        self.scores = []            # the output scores z of those samples
         self.spike_sum = [np.zeros(s) for s in layer_sizes]
         self.hidden_trials = 0
         self.debug = debug          # DEBUG_HIDDEN_N: per-sample layer totals too
@@ -284,6 +285,7 @@ class PassStats:
         np.add.at(self.confusion, (lab[ok], pred[ok]), 1)
         self.predictions += list(zip(np.asarray(sample_ids)[v].tolist(),
                                      lab.tolist(), pred.tolist()))
+        self.scores.append(np.asarray(res["z"])[v])
 
     def add_hidden(self, net):
         """Spike counts per hidden neuron of the trial that just ran."""
@@ -342,6 +344,14 @@ class PassStats:
         """(n, 3) int array of (sample id in the split, label, prediction);
         prediction -1 where no output neuron responded."""
         return np.array(self.predictions, np.int64).reshape(-1, 3)
+
+    def score_array(self):
+        """(n, n_classes) output scores z, rows as in ``prediction_array``:
+        the values the loss's softmax reads (-t_first/tau0 for first-spike
+        losses, below -1e30 for a silent output)."""
+        if not self.scores:
+            return np.zeros((0, self.n_classes))
+        return np.concatenate(self.scores).astype(np.float64)
 
 
 class ResultLog:
@@ -656,22 +666,34 @@ def save_confusion(p, tag, confusion):
     confusion_plot(p, confusion, tag)
 
 
-def write_predictions(p, split, epoch, preds):
+def write_predictions(p, split, epoch, preds, scores=None):
     """REC_PREDICTIONS: rows (epoch, id, label, prediction), ``id`` the
     sample's index in the split; training epochs are appended to
     NAME_predictions_{split}_epochs.csv, a test pass (epoch None) writes
-    NAME_predictions_{split}.csv with an empty epoch column."""
+    NAME_predictions_{split}.csv with an empty epoch column and, given
+    ``scores``, the output scores z_0 .. z_{C-1} of each sample (what
+    ``simulators.ensemble`` combines)."""
     if not p["WRITE_TO_DISK"]:
         return
     path = _out(p, f"_predictions_{split}.csv" if epoch is None
                 else f"_predictions_{split}_epochs.csv")
     fresh = epoch is None or epoch == 0 or not path.exists()
+    with_scores = epoch is None and scores is not None
+    rows = np.asarray(preds).tolist()
+    if with_scores:
+        # repr keeps every bit of the float, so an ensemble read from the
+        # files equals one computed in memory
+        rows = [r + [repr(float(z)) for z in zs] for r, zs in
+                zip(rows, np.asarray(scores, np.float64))]
     with open(path, "w" if fresh else "a", newline="") as f:
         w = csv.writer(f)
         if fresh:
-            w.writerow(["epoch", "id", "label", "prediction"])
+            head = ["epoch", "id", "label", "prediction"]
+            if with_scores:
+                head += [f"z_{c}" for c in range(np.shape(scores)[1])]
+            w.writerow(head)
         e = "" if epoch is None else epoch
-        w.writerows([e, *r] for r in np.asarray(preds).tolist())
+        w.writerows([e, *r] for r in rows)
 
 
 def write_test(p, out):
