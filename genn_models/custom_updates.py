@@ -16,24 +16,34 @@ def grad_reduce(api):
         update_code="reduced = gradient;\ngradient = 0.0;")
 
 
-def adam(api, bounded=False):
+def adam(api, bounded=False, decay=False):
     """Adam (Kingma & Ba) on one variable; bias corrections as dynamic params.
 
     ``moment1_scale`` = 1/(1 - beta1^t), ``moment2_scale`` = 1/(1 - beta2^t);
-    ``bounded`` adds a hard lower limit ``min_value`` (MIN_TAU_M, MIN_TAU_SYN).
+    ``bounded`` adds a hard lower limit ``min_value`` (MIN_TAU_M, MIN_TAU_SYN);
+    ``decay`` adds decoupled weight decay (AdamW, Loshchilov & Hutter): the
+    step also moves the variable by -alpha * weight_decay * its old value.
+    Without it the code is the plain update, so runs without decay keep
+    their results bit for bit.
     """
     code = """
 const scalar g = gradient;
 m = beta1 * m + (1.0 - beta1) * g;
 v = beta2 * v + (1.0 - beta2) * g * g;
-variable -= alpha * m * moment1_scale / (sqrt(v * moment2_scale) + epsilon);
 """
+    if decay:
+        code += "const scalar shrink = alpha * weight_decay * variable;\n"
+    code += ("variable -= alpha * m * moment1_scale / "
+             "(sqrt(v * moment2_scale) + epsilon);\n")
+    if decay:
+        code += "variable -= shrink;\n"
     if bounded:
         code += "if (variable < min_value) variable = min_value;\n"
     return api.create_custom_update_model(
-        "EVP_adam" + ("_bounded" if bounded else ""),
+        "EVP_adam" + ("_bounded" if bounded else "") + ("_decay" if decay else ""),
         params=["beta1", "beta2", "epsilon", "alpha", "moment1_scale",
-                "moment2_scale"] + (["min_value"] if bounded else []),
+                "moment2_scale"] + (["min_value"] if bounded else [])
+        + (["weight_decay"] if decay else []),
         vars=[("m", "scalar", api.CustomUpdateVarAccess.READ_WRITE),
               ("v", "scalar", api.CustomUpdateVarAccess.READ_WRITE)],
         var_refs=[("gradient", "scalar", api.VarAccessMode.READ_ONLY),

@@ -94,6 +94,7 @@ class NetworkConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
+    weight_decay: float = 0.0      # decoupled (AdamW), on trained weights only
     precision: str = "float"
     seed: int = 0
     model_name: str = "eventprop"
@@ -368,13 +369,17 @@ class EventPropNetwork:
             f"reduce_{name}", "EVP_GradientBatchReduce", cu.grad_reduce(api),
             {}, {"reduced": 0.0}, {"gradient": ref(owner, grad)})
         bounded = min_value is not None
+        decay = wu_var and c.weight_decay > 0     # weights, not taus
         params = {"beta1": c.adam_beta1, "beta2": c.adam_beta2,
                   "epsilon": c.adam_eps, "alpha": 0.0, "moment1_scale": 1.0,
                   "moment2_scale": 1.0}
         if bounded:
             params["min_value"] = min_value
+        if decay:
+            params["weight_decay"] = c.weight_decay
         adam = self.model.add_custom_update(
-            f"adam_{name}", "EVP_GradientLearn", cu.adam(api, bounded), params,
+            f"adam_{name}", "EVP_GradientLearn", cu.adam(api, bounded, decay),
+            params,
             {"m": 0.0, "v": 0.0},
             {"gradient": ref(red, "reduced"), "variable": ref(owner, var)})
         for p in ("alpha", "moment1_scale", "moment2_scale"):

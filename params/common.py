@@ -136,6 +136,9 @@ LEARNING = _g(
     ("ADAM_BETA1", 0.9, "Adam optimiser parameter", {"check": checks.probability}),
     ("ADAM_BETA2", 0.999, "Adam optimiser parameter", {"check": checks.probability}),
     ("ADAM_EPS", 1e-8, "Adam optimiser parameter", {"check": checks.positive}),
+    ("WEIGHT_DECAY", 0.0, "(added) Decoupled weight decay (AdamW): each Adam step also "
+     "moves every trained weight by -ETA * WEIGHT_DECAY * w (taus are not decayed); 0 = none",
+     {"check": checks.non_negative}),
     ("ETA_DECAY", 1.0, "Multiplier for learning rate decay, applied every epoch",
      {"check": checks.positive}),
     ("ETA_WARMUP", 0, "(added) Number of mini-batch updates over which the learning rate "

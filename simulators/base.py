@@ -30,14 +30,14 @@ STRUCTURE_KEYS = (
     "HIDDEN_NEURON_TYPE", "OUTPUT_NEURON_TYPE", "LOSS_TYPE", "TRAIN_TAU",
     "TRAIN_TAU_OUTPUT", "TRAIN_W", "TRAIN_W_OUTPUT", "REG_TYPE", "AVG_SNSUM",
     "N_MAX_SPIKE", "MODEL_SEED", "PDROP_INPUT", "PDROP_HIDDEN", "REC_SPIKES",
-    "N_INPUT_DELAY")
+    "N_INPUT_DELAY", "WEIGHT_DECAY")
 # keys that also fix the shapes of a checkpoint's arrays (number of classes)
 SHAPE_KEYS = ("REDUCED_CLASSES", "DATASET")
 # STRUCTURE_KEYS that do not change what a trained network computes: a
 # test of a checkpoint may use other values
 TEST_FREE_KEYS = ("N_BATCH", "MODEL_SEED", "REC_SPIKES", "N_MAX_SPIKE",
                   "PDROP_INPUT", "PDROP_HIDDEN", "TRAIN_W", "TRAIN_W_OUTPUT",
-                  "REG_TYPE", "AVG_SNSUM")
+                  "REG_TYPE", "AVG_SNSUM", "WEIGHT_DECAY")
 # keys a resumed run may change without a word: where files are, how the
 # run is driven and what it records (they do not change what is learned)
 RESUME_QUIET_KEYS = frozenset((
@@ -247,7 +247,8 @@ class Simulator:
             train_tau_out=g("TRAIN_TAU_OUTPUT", False),
             out_min_tau_m=g("MIN_TAU_M", 3.0), out_min_tau_syn=g("MIN_TAU_SYN", 1.0),
             adam_beta1=p["ADAM_BETA1"], adam_beta2=p["ADAM_BETA2"],
-            adam_eps=p["ADAM_EPS"], seed=self._seed(p),
+            adam_eps=p["ADAM_EPS"], weight_decay=p["WEIGHT_DECAY"],
+            seed=self._seed(p),
             model_name=f"evp_{self.benchmark}", num_threads=p["N_THREADS"],
             backend=p["BACKEND"],
             record_spikes=rec, spk_rec_steps=p["SPK_REC_STEPS"])

@@ -255,6 +255,40 @@ def test_adam_matches_numpy_step_for_step():
         np.testing.assert_allclose(net.get("w_out"), w, rtol=1e-12)
 
 
+def test_adamw_decays_weights_not_taus_step_for_step():
+    """WEIGHT_DECAY: decoupled decay (AdamW) of the trained weights, computed
+    from each weight's value before the step; trained taus are not decayed."""
+    wd, lr = 0.5, 0.01
+    cfg = NetworkConfig(n_in=3, hidden=[HiddenLayer(4, kind="hetLIF", train_tau=True)],
+                        n_out=2, loss="sum", trial_ms=5.0, dt=1.0, batch_size=2,
+                        precision="double", weight_decay=wd, model_name="evp_adamw")
+    net = EventPropNetwork(cfg).build().load()
+    rng = np.random.default_rng(1)
+    want = {n: net.get(n).copy() for n in net.trained}
+    assert {"w_in0", "w_out", "tau_m0"} <= set(want)
+    w0 = want["w_out"].copy()
+    m = {n: np.zeros_like(x) for n, x in want.items()}
+    v = {n: np.zeros_like(x) for n, x in want.items()}
+    for t in range(1, 6):
+        for name, (_, _, red, _) in net.trained.items():
+            # w_out gets no gradient at all: only the decay moves it
+            g = np.zeros_like(want[name]) if name == "w_out" \
+                else rng.normal(size=want[name].shape)
+            red.vars["reduced"].view[...] = g
+            m[name] = 0.9 * m[name] + 0.1 * g
+            v[name] = 0.999 * v[name] + 0.001 * g * g
+            step = lr * (m[name] / (1 - 0.9 ** t)) / (
+                np.sqrt(v[name] / (1 - 0.999 ** t)) + 1e-8)
+            decay = lr * wd * want[name] if name.startswith("w_") else 0.0
+            want[name] = want[name] - step - decay
+        net.adam_step(lr)
+        for name in want:
+            np.testing.assert_allclose(net.get(name), want[name], rtol=1e-12,
+                                       err_msg=name)
+    # five steps of pure decay: w_out shrank by (1 - lr * wd)^5
+    np.testing.assert_allclose(net.get("w_out"), w0 * (1 - lr * wd) ** 5, rtol=1e-12)
+
+
 def test_spike_buffer_overflow_is_reported():
     w = weights()
     case = Case(N_IN, [HiddenLayer(N_H, n_max_spike=2)], N_OUT, "sum", T, 0.05,

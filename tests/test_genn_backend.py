@@ -289,8 +289,9 @@ def test_yinyang_training_on_real_genn_equals_engine(tmp_path):
     from params.yinyang import defaults
     from simulators.yinyang import YinYangModel
     p = defaults()
+    # with weight decay: the AdamW update runs on real GeNN too
     p.update(N_TRAIN=60, N_TEST=20, N_EPOCHS=2, OUT_DIR=str(tmp_path),
-             MODEL_SEED=7, N_BATCH=1, W_REPORT_INTERVAL=1000)
+             MODEL_SEED=7, N_BATCH=1, W_REPORT_INTERVAL=1000, WEIGHT_DECAY=0.05)
     a, b = _train_both(YinYangModel, p)
     assert a[1]["history"][-1]["train_acc"] > 0.4
     _assert_same_training(a, b)
