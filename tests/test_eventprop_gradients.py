@@ -261,7 +261,8 @@ def test_adamw_decays_weights_not_taus_step_for_step():
     wd, lr = 0.5, 0.01
     cfg = NetworkConfig(n_in=3, hidden=[HiddenLayer(4, kind="hetLIF", train_tau=True)],
                         n_out=2, loss="sum", trial_ms=5.0, dt=1.0, batch_size=2,
-                        precision="double", weight_decay=wd, model_name="evp_adamw")
+                        precision="double", weight_decay=wd, seed=3,
+                        model_name="evp_adamw")
     net = EventPropNetwork(cfg).build().load()
     rng = np.random.default_rng(1)
     want = {n: net.get(n).copy() for n in net.trained}
@@ -283,8 +284,9 @@ def test_adamw_decays_weights_not_taus_step_for_step():
             want[name] = want[name] - step - decay
         net.adam_step(lr)
         for name in want:
+            # atol: a weight that lands near 0 differs in its last bits
             np.testing.assert_allclose(net.get(name), want[name], rtol=1e-12,
-                                       err_msg=name)
+                                       atol=1e-15, err_msg=name)
     # five steps of pure decay: w_out shrank by (1 - lr * wd)^5
     np.testing.assert_allclose(net.get("w_out"), w0 * (1 - lr * wd) ** 5, rtol=1e-12)
 
