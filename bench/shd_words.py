@@ -92,11 +92,17 @@ def softmax_regression(x, y, n_classes, l2=1e-3):
     return W, res.x[d * n_classes:], mu, sd
 
 
-def baseline(data_dir, trial_ms, n_bands=N_BANDS, n_bins=N_BINS, l2=1e-3):
+def split_files(data_dir, trial_ms):
+    """The training and test files at dt 1 ms (read once for every
+    non-spiking model and peer) and the number of classes."""
     from simulators.datasets import load_shd
     tr = load_shd(data_dir, "SHD", "train", dt_ms=1.0, trial_ms=trial_ms)
     te = load_shd(data_dir, "SHD", "test", dt_ms=1.0, trial_ms=trial_ms)
-    n_classes = int(max(tr.labels.max(), te.labels.max())) + 1
+    return tr, te, int(max(tr.labels.max(), te.labels.max())) + 1
+
+
+def baseline(files, n_bands=N_BANDS, n_bins=N_BINS, l2=1e-3):
+    tr, te, n_classes = files
     t0 = time.perf_counter()
     W, b, mu, sd = softmax_regression(binned_counts(tr, n_bands, n_bins),
                                       tr.labels, n_classes, l2=l2)
@@ -111,16 +117,13 @@ def baseline(data_dir, trial_ms, n_bands=N_BANDS, n_bins=N_BINS, l2=1e-3):
             "fit_s": round(time.perf_counter() - t0, 2)}
 
 
-def baseline_by_speakers(data_dir, trial_ms, draws=4, seed=0):
+def baseline_by_speakers(files, draws=4, seed=0):
     """The floor (35 x 10, L2 1e-3) fitted on k of the training speakers,
     k = 2 .. all, ``draws`` random choices of speakers per k: whether more
     voices of the same kind would carry it further."""
-    from simulators.datasets import load_shd
-    tr = load_shd(data_dir, "SHD", "train", dt_ms=1.0, trial_ms=trial_ms)
-    te = load_shd(data_dir, "SHD", "test", dt_ms=1.0, trial_ms=trial_ms)
+    tr, te, n_classes = files
     if tr.speakers is None:
-        raise ValueError(f"{data_dir}: the training file names no speakers")
-    n_classes = int(max(tr.labels.max(), te.labels.max())) + 1
+        raise ValueError("the training file names no speakers")
     xtr, xte = binned_counts(tr), binned_counts(te)
     speakers = np.unique(tr.speakers)
     rng = np.random.default_rng(seed)
@@ -143,7 +146,7 @@ BASELINE_GRID = [(b, t, l2) for l2 in (1e-3, 1e-2, 1e-1) for b, t in
                  ((20, 10), (35, 5), (35, 10), (35, 15), (50, 10), (70, 10))]
 
 
-def temporal_peers(data_dir, trial_ms, seed=1, epochs=40):
+def temporal_peers(files, trial_ms, seed=1, epochs=40):
     """Non-spiking temporal models on log spike counts (35 channel bands x
     10 ms bins, absolute time): a GRU (128 units, time-averaged readout) and
     a 2-layer temporal CNN (64 channels, kernels of 5 bins) read out through
@@ -152,12 +155,9 @@ def temporal_peers(data_dir, trial_ms, seed=1, epochs=40):
     (the [bench] extra)."""
     import torch
     from torch import nn
-    from simulators.datasets import load_shd
     torch.set_num_threads(1)
-    tr = load_shd(data_dir, "SHD", "train", dt_ms=1.0, trial_ms=trial_ms)
-    te = load_shd(data_dir, "SHD", "test", dt_ms=1.0, trial_ms=trial_ms)
+    tr, te, n_classes = files
     n_bins = int(np.ceil(trial_ms / 10.0))
-    n_classes = int(max(tr.labels.max(), te.labels.max())) + 1
 
     def dense(ds):
         x = np.zeros((len(ds), n_bins, N_BANDS), np.float32)
@@ -215,7 +215,7 @@ def temporal_peers(data_dir, trial_ms, seed=1, epochs=40):
     return out
 
 
-def bptt_peer(data_dir, trial_ms, seed=1, epochs=40, batch=32, lr=2e-3, hidden=256,
+def bptt_peer(files, trial_ms, seed=1, epochs=40, batch=32, lr=2e-3, hidden=256,
               n_delay=2, delay_ms=100.0, max_shift=40):
     """The SNN of the best settings trained by BPTT with a surrogate gradient
     instead of EventProp: 700 channels plus ``n_delay`` copies delayed by
@@ -228,17 +228,15 @@ def bptt_peer(data_dir, trial_ms, seed=1, epochs=40, batch=32, lr=2e-3, hidden=2
     usual. It shows what the field's standard training of the same network
     reaches on the held-out voices. Needs torch (the [bench] extra)."""
     import torch
-    from simulators.datasets import load_shd, random_shift
+    from simulators.datasets import random_shift
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     dt, tau_m, tau_s = 1.0, 20.0, 5.0
     am, as_ = float(np.exp(-dt / tau_m)), float(np.exp(-dt / tau_s))
     cvi = tau_s / (tau_m - tau_s) * (am - as_)
-    tr = load_shd(data_dir, "SHD", "train", dt_ms=dt, trial_ms=trial_ms)
-    te = load_shd(data_dir, "SHD", "test", dt_ms=dt, trial_ms=trial_ms)
+    tr, te, n_classes = files
     n_steps, n_ch = int(round(trial_ms / dt)), tr.n_units
-    n_classes = int(max(tr.labels.max(), te.labels.max())) + 1
     g = torch.exp(-(torch.arange(n_steps, dtype=torch.float32) + 0.5) * dt / trial_ms)
     d_steps = int(round(delay_ms / dt))
 
@@ -457,18 +455,20 @@ def main():
         a.data_dir = duration_normalised_copy(a.data_dir, a.normalise_duration)
     trial = [kv.split("=", 1)[1] for kv in a.overrides if kv.startswith("TRIAL_MS=")]
     trial_ms = float(trial[-1]) if trial else 1400.0
+    if not a.no_baseline or a.peers or a.bptt:
+        files = split_files(a.data_dir, trial_ms)
     if not a.no_baseline:
         grid = BASELINE_GRID if a.baseline_grid else [(N_BANDS, N_BINS, 1e-3)]
         for b, t, l2 in grid:
-            print(json.dumps(baseline(a.data_dir, trial_ms, b, t, l2)), flush=True)
+            print(json.dumps(baseline(files, b, t, l2)), flush=True)
         if a.baseline_grid:
-            for row in baseline_by_speakers(a.data_dir, trial_ms):
+            for row in baseline_by_speakers(files):
                 print(json.dumps(row), flush=True)
     if a.peers:
-        for r in temporal_peers(a.data_dir, trial_ms):
+        for r in temporal_peers(files, trial_ms):
             print(json.dumps(r), flush=True)
     if a.bptt:
-        print(json.dumps(bptt_peer(a.data_dir, trial_ms, epochs=a.bptt)), flush=True)
+        print(json.dumps(bptt_peer(files, trial_ms, epochs=a.bptt)), flush=True)
     if a.baseline_only:
         return 0
     members = {} if a.ensemble else None
