@@ -8,8 +8,7 @@ import pytest
 
 from simulators.ensemble import (combine, ensemble_files, ensemble_test,
                                  read_scores, softmax)
-from tests.shd_files import write_vlen
-from tests.test_shd import make_samples, model, params
+from tests.test_shd import data, model, params     # noqa: F401 (data: the fixture)
 from train_scripts import ensemble as ensemble_cli
 
 pytestmark = [pytest.mark.filterwarnings("ignore:N_TRAIN="),
@@ -54,14 +53,6 @@ def test_members_on_other_samples_are_refused():
         combine([(np.array([0, 0, 1]), lab, z)])
     with pytest.raises(ValueError, match="at least one member"):
         combine([])
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("ensemble_data")
-    write_vlen(d / "shd_train.h5", *make_samples(6, seed=0))
-    write_vlen(d / "shd_test.h5", *make_samples(3, seed=1))
-    return d
 
 
 def test_ensemble_of_trained_networks_in_memory_and_from_files(data, tmp_path):
